@@ -1,0 +1,550 @@
+"""The flat, drop-in API: the functions of the reference's ``s3dlio`` module.
+
+Sync functions block the calling thread (the GIL is released during I/O). Each ``*_async``
+twin returns an ``asyncio.Future`` of the running loop (calling it outside a running loop
+raises ``RuntimeError("no running event loop")``, as the reference does); the work runs on
+the per-process pool. Differences from the reference, all deliberate, are listed in
+``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from . import config
+from .buffers import BytesView, as_payload
+from .datagen import random_bytes
+from .engine import runtime, transfer
+from .engine.listing import select
+from .errors import (
+    InvalidArgumentError,
+    IsADirectoryObjectError,
+    LengthMismatchError,
+    ObjectNotFoundError,
+    UnsupportedOperationError,
+    UnsupportedSchemeError,
+)
+from .stores import store_for
+from .stores.base import ObjectMeta
+from .uri import format_object_name, parse_uri
+
+__all__ = [
+    "ObjectMetadata",
+    "configure_tokio_threads",
+    "delete",
+    "download",
+    "exists",
+    "exists_async",
+    "get",
+    "get_async",
+    "get_by_key",
+    "get_into_async",
+    "get_many",
+    "get_many_async",
+    "get_many_stats",
+    "get_many_stats_async",
+    "get_object",
+    "get_range",
+    "get_range_async",
+    "head_async",
+    "init_logging",
+    "list",
+    "list_containers",
+    "list_full_uris",
+    "list_keys",
+    "mkdir",
+    "mkdir_async",
+    "object_capabilities",
+    "put",
+    "put_async",
+    "put_bytes",
+    "put_bytes_async",
+    "put_many",
+    "put_many_async",
+    "rmdir",
+    "stat",
+    "stat_async",
+    "stat_key",
+    "stat_many_async",
+    "stat_object",
+    "upload",
+]
+
+_list = builtins.list
+
+
+def _resolve(uri: str) -> tuple[Any, Any]:
+    parsed = parse_uri(uri)
+    return store_for(parsed), parsed
+
+
+def _non_negative(name: str, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value < 0):
+        raise InvalidArgumentError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def get(uri: str) -> BytesView:
+    """The whole object as a zero-copy :class:`BytesView`.
+
+    Raises :class:`~s3dlio.errors.ObjectNotFoundError` (a ``FileNotFoundError``) when it does
+    not exist, :class:`~s3dlio.errors.IsADirectoryObjectError` for a local directory.
+    """
+    store, parsed = _resolve(uri)
+    result: BytesView = store.get(parsed.key)
+    return result
+
+
+def get_object(uri: str) -> BytesView:
+    """Alias of :func:`get`."""
+    return get(uri)
+
+
+def get_range(uri: str, offset: int, length: int | None = None) -> BytesView:
+    """``length`` bytes from ``offset`` (``None``: to the end). An offset at or past the end
+    gives an empty view; a length past the end is clipped. Negative values raise
+    :class:`~s3dlio.errors.InvalidArgumentError`."""
+    _non_negative("offset", offset)
+    _non_negative("length", length)
+    store, parsed = _resolve(uri)
+    result: BytesView = store.get(parsed.key, offset, length)
+    return result
+
+
+def get_by_key(bucket: str, key: str) -> BytesView:
+    """Deprecated: ``get(f"s3://{bucket}/{key}")``."""
+    warnings.warn("get_by_key is deprecated; use get('s3://bucket/key')", DeprecationWarning, 2)
+    return get(f"s3://{bucket}/{key}")
+
+
+def get_many(uris: Sequence[str], max_in_flight: int = 64) -> _list[tuple[str, BytesView]]:
+    """Fetch every URI, at most ``max_in_flight`` at once; ``(uri, BytesView)`` pairs in input
+    order, duplicates kept. URIs may mix schemes and buckets.
+
+    If an object is missing (or any read fails) no further reads start, running ones finish,
+    and the error for that object is raised, naming its URI.
+    """
+    return transfer.get_many(_list(uris), max_in_flight)
+
+
+def get_many_stats(uris: Sequence[str], max_in_flight: int = 64) -> tuple[int, int]:
+    """Read every URI and discard the data; ``(object_count, total_bytes)``."""
+    transfer.check_max_in_flight(max_in_flight)
+    uri_list = _list(uris)
+    sizes = runtime.map_bounded(lambda u: len(get(u)), uri_list, max_in_flight)
+    return len(sizes), sum(sizes)
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+def put_bytes(uri: str, data: object) -> None:
+    """Write ``data`` (any bytes-like object) as the whole object, replacing any existing one.
+
+    The object appears only when complete: on ``file://``/``direct://`` through a temporary
+    file renamed into place (parents are created); a failed write leaves nothing behind.
+    """
+    view = as_payload(data)
+    store, parsed = _resolve(uri)
+    store.put(parsed.key, view)
+
+
+def put_many(items: Sequence[tuple[str, object]], max_in_flight: int = 64) -> None:
+    """Write every ``(uri, data)`` pair, at most ``max_in_flight`` at once.
+
+    Every payload is checked before any write. Not a transaction: when one write fails, writes
+    already done stay; no object is ever partially visible.
+    """
+    transfer.put_many(_list(items), max_in_flight)
+
+
+_OBJECT_TYPES_RANDOM = {"zeros", "ones", "raw", "random", "bin", "binary"}
+_OBJECT_TYPES_LATER = {"npz", "tfrecord", "hdf5", "parquet"}
+_GEN_MODES = {"streaming", "single-pass", "single_pass", "singlepass"}
+_GEN_ALGORITHMS = {"random", "prand"}
+
+
+def put(
+    prefix: str,
+    num: int,
+    template: str | None = None,
+    max_in_flight: int = 64,
+    size: int | None = None,
+    should_create_bucket: bool = False,
+    object_type: str = "zeros",
+    dedup_factor: int = 1,
+    compress_factor: int = 1,
+    data_gen_algorithm: str = "random",
+    data_gen_mode: str = "streaming",
+    chunk_size: int = 262144,
+) -> None:
+    """Generate ``num`` objects of ``size`` bytes (default 20 MiB) under ``prefix``.
+
+    Names come from ``template``: its first ``{}`` is the index (from 0), the second ``num``;
+    the default is ``object-{i}``. Memory: at most ``max_in_flight x size`` bytes in flight.
+
+    Payloads are random bytes for ``object_type`` ``raw``/``random``/``zeros``/``ones`` (the
+    reference writes random bytes for all of these). Unknown ``object_type``,
+    ``data_gen_mode`` or ``data_gen_algorithm`` values raise
+    :class:`~s3dlio.errors.InvalidArgumentError` before any write.
+    """
+    transfer.check_max_in_flight(max_in_flight)
+    _non_negative("num", num)
+    _non_negative("size", size)
+    _non_negative("chunk_size", chunk_size)
+    kind = object_type.lower()
+    if kind in _OBJECT_TYPES_LATER:
+        raise UnsupportedOperationError(
+            f"object_type {object_type!r} is not implemented yet; use raw/random",
+            operation="put",
+        )
+    if kind not in _OBJECT_TYPES_RANDOM:
+        raise InvalidArgumentError(f"unknown object_type {object_type!r}", operation="put")
+    if data_gen_mode.lower() not in _GEN_MODES:
+        raise InvalidArgumentError(f"unknown data_gen_mode {data_gen_mode!r}", operation="put")
+    if data_gen_algorithm.lower() not in _GEN_ALGORITHMS:
+        raise InvalidArgumentError(
+            f"unknown data_gen_algorithm {data_gen_algorithm!r}", operation="put"
+        )
+    if dedup_factor < 1 or compress_factor < 1:
+        raise InvalidArgumentError("dedup_factor and compress_factor must be >= 1")
+    nbytes = 20 << 20 if size is None else size
+    base = prefix if prefix.endswith("/") else prefix + "/"
+    store, parsed = _resolve(base)
+    name_template = template if template is not None else "object-{}"
+
+    def write(i: int) -> None:
+        name = format_object_name(name_template, i, num)
+        store.put(parsed.key + name, memoryview(random_bytes(nbytes)))
+
+    runtime.map_bounded(write, range(num), max_in_flight)
+
+
+# -- metadata -------------------------------------------------------------------------------
+
+
+def _rfc3339(mtime_ns: int | None) -> str | None:
+    if mtime_ns is None:
+        return None
+    seconds, nanos = divmod(mtime_ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+def _stat_dict(meta: ObjectMeta) -> dict[str, Any]:
+    return {
+        "size": meta.size,
+        "last_modified": _rfc3339(meta.mtime_ns),
+        "etag": meta.etag,
+        "content_type": meta.content_type,
+        "content_language": None,
+        "content_encoding": None,
+        "cache_control": None,
+        "content_disposition": None,
+        "expires": None,
+        "storage_class": meta.storage_class,
+        "server_side_encryption": None,
+        "ssekms_key_id": None,
+        "sse_customer_algorithm": None,
+        "version_id": meta.version_id,
+        "replication_status": None,
+        "metadata": dict(meta.metadata),
+    }
+
+
+def stat(uri: str) -> dict[str, Any]:
+    """Metadata of one object as the reference's 16-key dict (``size``, ``last_modified``
+    RFC 3339, ``etag``, ``storage_class``, ...). Missing: ``ObjectNotFoundError``."""
+    store, parsed = _resolve(uri)
+    return _stat_dict(store.head(parsed.key))
+
+
+def stat_object(uri: str) -> dict[str, Any]:
+    """Alias of :func:`stat`."""
+    return stat(uri)
+
+
+def stat_key(bucket: str, key: str) -> dict[str, Any]:
+    """Deprecated: ``stat(f"s3://{bucket}/{key}")``."""
+    warnings.warn("stat_key is deprecated; use stat('s3://bucket/key')", DeprecationWarning, 2)
+    return stat(f"s3://{bucket}/{key}")
+
+
+def exists(uri: str) -> bool:
+    """True when ``uri`` names an existing object; False when it is missing or a directory.
+
+    Unlike the reference, other failures (denied, network, malformed URI) raise instead of
+    returning False.
+    """
+    store, parsed = _resolve(uri)
+    try:
+        store.head(parsed.key)
+    except (ObjectNotFoundError, IsADirectoryObjectError):
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMetadata:
+    """What :func:`head_async` returns: frozen, hashable, comparable."""
+
+    size: int
+    etag: str | None
+    version_id: str | None = None
+
+
+def _head(uri: str) -> ObjectMetadata | None:
+    store, parsed = _resolve(uri)
+    try:
+        meta = store.head(parsed.key)
+    except (ObjectNotFoundError, IsADirectoryObjectError):
+        return None
+    return ObjectMetadata(meta.size, meta.etag, meta.version_id)
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list[str]:  # noqa: A001
+    """Full URIs of what ``uri`` selects (see :mod:`s3dlio.engine.listing` for selection).
+
+    Non-recursive listings include immediate sub-directories, ending in ``/``. ``pattern`` is
+    a regex searched in each key relative to the listed prefix. A missing prefix gives ``[]``.
+    """
+    store, parsed = _resolve(uri)
+    return [parsed.with_key(e.key) for e in select(store, parsed, recursive=recursive, pattern=pattern)]
+
+
+def list_full_uris(uri: str) -> _list[str]:
+    """Alias of ``list(uri)`` (non-recursive)."""
+    return list(uri)
+
+
+def list_keys(uri: str) -> _list[str]:
+    """Non-recursive listing as keys relative to ``uri`` (sub-directories keep their ``/``)."""
+    store, parsed = _resolve(uri)
+    return [e.relative for e in select(store, parsed, recursive=False)]
+
+
+def list_containers(uri: str, /) -> _list[dict[str, Any]]:
+    """Top-level containers: for ``file://``/``direct://`` the sub-directories of the path,
+    sorted by name, as ``{"name", "uri", "creation_date"}`` dicts (``uri`` with the input's
+    scheme and no trailing slash)."""
+    parsed = parse_uri(uri)
+    if not parsed.is_local:
+        raise UnsupportedOperationError(
+            f"list_containers for {parsed.scheme}:// is not available yet", uri=uri
+        )
+    path = parsed.key
+    try:
+        entries = sorted(e.name for e in os.scandir(path) if e.is_dir())
+    except FileNotFoundError:
+        raise ObjectNotFoundError("no such directory", uri=uri, operation="list_containers") from None
+    root = path if path.endswith("/") else path + "/"
+    return [
+        {"name": name, "uri": parsed.with_key(root + name), "creation_date": None}
+        for name in entries
+    ]
+
+
+# -- delete, directories, transfers ---------------------------------------------------------
+
+
+def delete(uri: str, recursive: bool = False, *, pattern: str | None = None) -> None:
+    """Delete what ``uri`` selects.
+
+    * ``recursive=False``: exactly the object ``uri`` (a glob key: its matches). A missing
+      object is not an error. A local directory raises ``IsADirectoryObjectError`` and
+      deletes nothing.
+    * ``recursive=True``: the object and everything under ``uri/`` - never a sibling such as
+      ``uri-old``. On ``file://``/``direct://`` directories left empty are removed too.
+    * ``pattern``: only keys (relative to ``uri``) the regex matches.
+    """
+    transfer.delete(uri, recursive=recursive, pattern=pattern)
+
+
+def mkdir(uri: str) -> None:
+    """``mkdir -p`` on ``file://``/``direct://``; on object stores a no-op that only validates
+    the URI. A file in the way raises ``AlreadyExistsError``."""
+    store, parsed = _resolve(uri)
+    store.mkdir(parsed.key)
+
+
+def rmdir(uri: str) -> None:
+    """Remove an empty local directory (``DirectoryNotEmptyError`` otherwise; missing:
+    ``ObjectNotFoundError``). A no-op on object stores. Not in the reference."""
+    store, parsed = _resolve(uri)
+    store.rmdir(parsed.key.rstrip("/") or parsed.key)
+
+
+def upload(
+    src_patterns: Sequence[str] | str,
+    dest_prefix: str,
+    max_in_flight: int = 32,
+    create_bucket: bool = False,
+) -> None:
+    """Upload local files, directories (recursively, keeping their layout) and globs (``*``,
+    ``?``, ``**``) to ``dest_prefix`` + name. Nothing matched: ``ObjectNotFoundError``."""
+    if create_bucket:
+        mkdir(dest_prefix)
+    transfer.upload(src_patterns, dest_prefix, max_in_flight)
+
+
+def download(src_uri: str, dest_dir: str, max_in_flight: int = 64, recursive: bool = True) -> None:
+    """Download what ``src_uri`` selects into local ``dest_dir`` (a path or a ``file://``
+    URI), keeping the layout relative to ``src_uri``; a single object lands at
+    ``dest_dir/<name>``. A key that would escape ``dest_dir`` (``..``, absolute) raises
+    :class:`~s3dlio.errors.UnsafeKeyError` before anything is written. Nothing matched:
+    ``ObjectNotFoundError``, and no directory is created."""
+    transfer.download(src_uri, dest_dir, max_in_flight, recursive)
+
+
+def object_capabilities(uri: str) -> dict[str, Any]:
+    """``{"provider", "get_into", "head"}`` from the scheme alone (no I/O). Every known
+    scheme supports both; an unknown scheme reports provider ``"unknown"``; a malformed URI of
+    a known scheme raises ``InvalidURIError``."""
+    try:
+        parsed = parse_uri(uri)
+    except UnsupportedSchemeError:
+        return {"provider": "unknown", "get_into": False, "head": False}
+    return {"provider": parsed.scheme, "get_into": True, "head": True}
+
+
+# -- runtime and logging --------------------------------------------------------------------
+
+
+def configure_tokio_threads(n: int = 0) -> None:
+    """Size the worker pool (``0``: the default). Effective only before the first I/O call,
+    like the reference; later calls are ignored."""
+    if not runtime.started():
+        config.set_runtime_threads(n or None)
+
+
+_LEVELS = {"trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+           "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def init_logging(level: str) -> None:
+    """Send s3dlio's log records at ``level`` (trace, debug, info, warn, error) to stderr.
+    An unknown level raises ``InvalidArgumentError``."""
+    value = _LEVELS.get(str(level).lower())
+    if value is None:
+        raise InvalidArgumentError(f"unknown log level {level!r}; use {sorted(_LEVELS)}")
+    logger = logging.getLogger("s3dlio")
+    logger.setLevel(value)
+    if not any(getattr(h, "_s3dlio", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler._s3dlio = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+# -- async twins ----------------------------------------------------------------------------
+
+
+def get_async(uri: str) -> asyncio.Future[BytesView]:
+    return runtime.run_async(get, uri)
+
+
+def get_range_async(uri: str, offset: int, length: int | None = None) -> asyncio.Future[BytesView]:
+    return runtime.run_async(get_range, uri, offset, length)
+
+
+def get_many_async(
+    uris: Sequence[str], max_in_flight: int = 64
+) -> asyncio.Future[_list[tuple[str, BytesView]]]:
+    return runtime.run_async(get_many, _list(uris), max_in_flight)
+
+
+def get_many_stats_async(uris: Sequence[str], max_in_flight: int = 64) -> asyncio.Future[tuple[int, int]]:
+    return runtime.run_async(get_many_stats, _list(uris), max_in_flight)
+
+
+def _payload_for_async(data: object, borrow: bool) -> memoryview:
+    view = as_payload(data)
+    return view if borrow else memoryview(view.tobytes())
+
+
+def put_bytes_async(uri: str, data: object, *, borrow: bool = True) -> asyncio.Future[None]:
+    """``borrow=True`` reads the caller's buffer in place until the Future completes (do not
+    mutate it meanwhile); ``borrow=False`` copies it once up front."""
+    return runtime.run_async(put_bytes, uri, _payload_for_async(data, borrow))
+
+
+def put_many_async(
+    items: Sequence[tuple[str, object]], max_in_flight: int = 64, *, borrow: bool = True
+) -> asyncio.Future[None]:
+    prepared = []
+    for n, item in enumerate(items):
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise InvalidArgumentError(f"put_many items must be (uri, data) tuples; item {n} is not")
+        prepared.append((item[0], _payload_for_async(item[1], borrow)))
+    return runtime.run_async(put_many, prepared, max_in_flight)
+
+
+def put_async(prefix: str, num: int, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+    return runtime.run_async(lambda: put(prefix, num, *args, **kwargs))
+
+
+def stat_async(uri: str) -> asyncio.Future[dict[str, Any]]:
+    return runtime.run_async(stat, uri)
+
+
+def stat_many_async(uris: Sequence[str]) -> asyncio.Future[_list[dict[str, Any]]]:
+    """Stat dicts in input order; a missing object fails the whole call, naming it."""
+    uri_list = _list(uris)
+    return runtime.run_async(lambda: runtime.map_bounded(stat, uri_list, 64))
+
+
+def exists_async(uri: str) -> asyncio.Future[bool]:
+    parse_uri(uri)  # an unparseable URI raises at call time, as in the reference
+    return runtime.run_async(exists, uri)
+
+
+def head_async(uri: str) -> asyncio.Future[ObjectMetadata | None]:
+    """:class:`ObjectMetadata`, or ``None`` when the object does not exist."""
+    return runtime.run_async(_head, uri)
+
+
+def mkdir_async(uri: str) -> asyncio.Future[None]:
+    return runtime.run_async(mkdir, uri)
+
+
+def _get_into(uri: str, dst: memoryview, expected_len: int) -> int:
+    data = get(uri)
+    if len(data) != expected_len:
+        raise LengthMismatchError(
+            f"object is {len(data)} bytes, expected {expected_len}",
+            uri=uri,
+            operation="get_into",
+            expected=expected_len,
+            actual=len(data),
+        )
+    dst[:expected_len] = memoryview(data)
+    return expected_len
+
+
+def get_into_async(uri: str, dst: object, *, expected_len: int) -> asyncio.Future[int]:
+    """Read the whole object into the writable, C-contiguous buffer ``dst``; resolves to the
+    byte count. A size other than ``expected_len`` raises ``LengthMismatchError`` and leaves
+    ``dst`` untouched; a missing object ``ObjectNotFoundError``. Works on every backend."""
+    view = memoryview(dst)  # type: ignore[arg-type]
+    if view.readonly or not view.c_contiguous:
+        raise InvalidArgumentError("dst must be a writable, C-contiguous buffer")
+    view = view.cast("B")
+    if view.nbytes < expected_len:
+        raise InvalidArgumentError(
+            f"dst holds {view.nbytes} bytes, fewer than expected_len={expected_len}"
+        )
+    return runtime.run_async(_get_into, uri, view, expected_len)

@@ -1,0 +1,170 @@
+"""Configuration: every environment variable s3dlio reads is read in this module.
+
+Values are read when asked for (not cached at import), so a process may change its environment
+before the first call. Cloud credentials are returned in objects whose ``repr`` hides secrets.
+
+Local I/O knobs (defaults in brackets):
+
+``S3DLIO_RT_THREADS`` [max(32, 8 x CPUs)]
+    Size of the per-process worker pool that runs blocking I/O.
+``S3DLIO_FSYNC`` [off]
+    ``1`` makes ``file://``/``direct://`` writes ``fsync`` the data before the atomic rename
+    (survives power loss, costs a disk flush per object).
+``S3DLIO_DIRECT_IO_STRICT`` [off]
+    ``1`` makes ``direct://`` raise when the filesystem refuses ``O_DIRECT`` (tmpfs, some
+    overlays) instead of falling back to buffered I/O with a logged warning.
+``S3DLIO_DIRECT_IO_ALIGN`` [4096]
+    Alignment (bytes) of ``O_DIRECT`` buffers, offsets and lengths.
+``S3DLIO_DIRECT_IO_BOUNCE_SIZE_MB`` [8] and ``S3DLIO_DIRECT_IO_BOUNCE_BUFFERS`` [4]
+    Size and count of the bounded pool of aligned bounce buffers used by ``direct://`` writes;
+    memory used by direct writes never exceeds their product.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AwsSettings",
+    "AzureSettings",
+    "GcsSettings",
+    "aws",
+    "azure",
+    "direct_io_align",
+    "direct_io_bounce_buffers",
+    "direct_io_bounce_size",
+    "direct_io_strict",
+    "env_flag",
+    "fsync_writes",
+    "gcs",
+    "runtime_threads",
+]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _get(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """A boolean variable: ``1/true/yes/on`` (any case) is true, anything else set is false."""
+    value = _get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    value = _get(name)
+    if value is None:
+        return default
+    try:
+        parsed = int(value.strip())
+    except ValueError:
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"environment variable {name}={value!r} is not an integer", operation="config"
+        ) from None
+    return max(parsed, minimum)
+
+
+_runtime_threads_override: int | None = None
+
+
+def set_runtime_threads(n: int | None) -> None:
+    """Programmatic override of ``S3DLIO_RT_THREADS`` (used by ``configure_tokio_threads``)."""
+    global _runtime_threads_override
+    _runtime_threads_override = n if n and n > 0 else None
+
+
+def runtime_threads() -> int:
+    if _runtime_threads_override is not None:
+        return _runtime_threads_override
+    return _int("S3DLIO_RT_THREADS", max(32, 8 * (os.cpu_count() or 1)))
+
+
+def fsync_writes() -> bool:
+    return env_flag("S3DLIO_FSYNC")
+
+
+def direct_io_strict() -> bool:
+    return env_flag("S3DLIO_DIRECT_IO_STRICT")
+
+
+def direct_io_align() -> int:
+    return _int("S3DLIO_DIRECT_IO_ALIGN", 4096, minimum=512)
+
+
+def direct_io_bounce_size() -> int:
+    return _int("S3DLIO_DIRECT_IO_BOUNCE_SIZE_MB", 8) << 20
+
+
+def direct_io_bounce_buffers() -> int:
+    return _int("S3DLIO_DIRECT_IO_BOUNCE_BUFFERS", 4)
+
+
+# -- cloud credentials and endpoints (consumed by the cloud backends) -------------------------
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    access_key_id: str | None
+    secret_access_key: str | None = field(repr=False)
+    session_token: str | None = field(repr=False)
+    region: str | None
+    endpoint_url: str | None
+    ca_bundle: str | None
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.access_key_id and self.secret_access_key)
+
+
+def aws() -> AwsSettings:
+    return AwsSettings(
+        access_key_id=_get("AWS_ACCESS_KEY_ID"),
+        secret_access_key=_get("AWS_SECRET_ACCESS_KEY"),
+        session_token=_get("AWS_SESSION_TOKEN"),
+        region=_get("AWS_REGION") or _get("AWS_DEFAULT_REGION"),
+        endpoint_url=_get("AWS_ENDPOINT_URL_S3") or _get("AWS_ENDPOINT_URL"),
+        ca_bundle=_get("AWS_CA_BUNDLE"),
+    )
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    account: str | None
+    account_key: str | None = field(repr=False)
+    sas_token: str | None = field(repr=False)
+    endpoint: str | None
+
+
+def azure() -> AzureSettings:
+    return AzureSettings(
+        account=_get("AZURE_STORAGE_ACCOUNT") or _get("AZURE_STORAGE_ACCOUNT_NAME"),
+        account_key=_get("AZURE_STORAGE_ACCOUNT_KEY") or _get("AZURE_STORAGE_KEY"),
+        sas_token=_get("S3DLIO_AZURE_SAS_TOKEN") or _get("AZURE_STORAGE_SAS_TOKEN"),
+        endpoint=_get("AZURE_STORAGE_ENDPOINT") or _get("AZURE_BLOB_ENDPOINT_URL"),
+    )
+
+
+@dataclass(frozen=True)
+class GcsSettings:
+    endpoint: str | None
+    credentials_file: str | None
+    project: str | None
+
+
+def gcs() -> GcsSettings:
+    endpoint = _get("GCS_ENDPOINT_URL")
+    if endpoint is None and (host := _get("STORAGE_EMULATOR_HOST")) is not None:
+        endpoint = host if "://" in host else f"http://{host}"
+    return GcsSettings(
+        endpoint=endpoint,
+        credentials_file=_get("GOOGLE_APPLICATION_CREDENTIALS"),
+        project=_get("GOOGLE_CLOUD_PROJECT"),
+    )

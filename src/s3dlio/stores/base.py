@@ -1,0 +1,105 @@
+"""The ObjectStore protocol: the few primitives every backend implements.
+
+Everything else (recursive and pattern listing, recursive delete, upload, download, bulk get and
+put, copy between stores) is written once above this protocol, in :mod:`s3dlio.engine`.
+
+Methods are synchronous and blocking; they are safe to call from many threads at once. The
+engine runs them on the per-process worker pool (:mod:`s3dlio.engine.runtime`), which also
+backs the ``*_async`` API. Keys are strings relative to the store's root (for ``file://`` and
+``direct://``, the path as written in the URI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ..buffers import BytesView
+
+__all__ = ["ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter"]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    """What a listing or a head returns about one object.
+
+    ``mtime_ns`` is the modification time in nanoseconds since the epoch (precision as the store has it).
+    """
+
+    key: str
+    size: int
+    mtime_ns: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    content_type: str | None = None
+    storage_class: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a listing: objects, and (delimited listings only) common prefixes.
+
+    Prefixes end with ``/``. Within a page there is no guaranteed order.
+    """
+
+    objects: list[ObjectMeta]
+    prefixes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class ObjectWriter(Protocol):
+    """A streaming write of one object.
+
+    Nothing is visible under the final key until :meth:`close` returns. :meth:`abort` (or an
+    exception inside a ``with`` block) discards everything written.
+    """
+
+    def write(self, data: memoryview) -> int: ...
+
+    def close(self) -> ObjectMeta: ...
+
+    def abort(self) -> None: ...
+
+    @property
+    def bytes_written(self) -> int: ...
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Primitives of one bucket, container or filesystem.
+
+    Contracts every implementation keeps:
+
+    * ``get``/``head`` of a missing key raise :class:`~s3dlio.errors.ObjectNotFoundError`.
+    * ``get`` with ``offset`` at or past the end returns an empty view; ``length`` past the end
+      is clipped.
+    * ``put`` and writers publish atomically: a failed or interrupted write never leaves a
+      partial object under the final key.
+    * ``list`` is a key-prefix listing (``"a/b"`` matches ``a/b.bin`` and ``a/bc/x``). With
+      ``recursive=False`` it is delimited on ``/`` and returns common prefixes. It streams: a
+      page at a time, never the whole listing in memory.
+    * ``delete_many`` ignores keys that do not exist; it raises on the first other failure, after
+      which some of the keys may already be gone.
+    """
+
+    scheme: str
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView: ...
+
+    def put(self, key: str, data: memoryview) -> None: ...
+
+    def open_writer(self, key: str) -> ObjectWriter: ...
+
+    def head(self, key: str) -> ObjectMeta: ...
+
+    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]: ...
+
+    def delete_many(self, keys: Sequence[str]) -> None: ...
+
+    def copy(self, src_key: str, dst_key: str) -> None: ...
+
+    def mkdir(self, key: str) -> None: ...
+
+    def rmdir(self, key: str) -> None: ...

@@ -1,0 +1,354 @@
+"""``file://``: the local filesystem through the OS, with atomic writes.
+
+* Reads: ``open`` + ``fstat`` + ``pread`` into a fresh buffer handed out as a ``BytesView``.
+* Writes: a hidden temporary file (``.s3dlio-tmp-<pid>-<n>``) in the target's directory, then
+  ``os.replace`` onto the final name, so a reader never sees a partial file, even when the
+  writing process is killed. Set ``S3DLIO_FSYNC=1`` to also ``fsync`` before the rename.
+  Temporary files of killed writers stay behind, hidden from listings.
+* Listing streams ``os.scandir`` pages depth-first; at most one page of entries and the stack of
+  unvisited directories are held in memory.
+
+:class:`~s3dlio.stores.direct.DirectIOStore` reuses all of this and overrides only the
+open/read/write hooks.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import stat as stat_mod
+from collections.abc import Iterator, Sequence
+
+from .. import config
+from ..buffers import BytesView
+from ..errors import (
+    AlreadyExistsError,
+    DirectoryNotEmptyError,
+    IsADirectoryObjectError,
+    NotADirectoryObjectError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+    S3dlioError,
+)
+from .base import ListPage, ObjectMeta
+
+__all__ = ["TEMP_PREFIX", "FileStore", "LocalWriter", "local_error"]
+
+TEMP_PREFIX = ".s3dlio-tmp-"
+PAGE_SIZE = 1000
+_MAX_IO = 0x7FFFF000  # Linux transfers at most this many bytes per read/write call
+_EMPTY = BytesView(b"")
+_temp_counter = itertools.count()
+
+
+def local_error(exc: OSError, uri: str, operation: str, *, reading: bool = False) -> S3dlioError:
+    """Translate an ``OSError`` from a local filesystem call into the s3dlio hierarchy."""
+    code = exc.errno
+    reason = exc.strerror or str(exc)
+    if code == errno.ENOENT or (reading and code == errno.ENOTDIR):
+        return ObjectNotFoundError("no such file or directory", uri=uri, operation=operation)
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermissionDeniedError(reason, uri=uri, operation=operation)
+    if code == errno.EISDIR:
+        return IsADirectoryObjectError("is a directory", uri=uri, operation=operation)
+    if code == errno.ENOTDIR:
+        return NotADirectoryObjectError(
+            "a parent path component is a file, not a directory", uri=uri, operation=operation
+        )
+    if code == errno.EEXIST:
+        return AlreadyExistsError(
+            "a file exists where a directory is needed", uri=uri, operation=operation
+        )
+    if code == errno.ENOTEMPTY:
+        return DirectoryNotEmptyError("directory not empty", uri=uri, operation=operation)
+    return S3dlioError(f"{reason} (errno {code})", uri=uri, operation=operation)
+
+
+def _meta(key: str, st: os.stat_result, storage_class: str) -> ObjectMeta:
+    return ObjectMeta(
+        key=key,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        etag=f"file-{st.st_size}-{int(st.st_mtime)}",
+        storage_class=storage_class,
+    )
+
+
+class LocalWriter:
+    """Streaming write to a hidden temporary file, renamed onto the final path by ``close``."""
+
+    def __init__(self, store: FileStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._tmp, self._fd = store._create_temp(key)
+        self._written = 0
+        self._done = False
+
+    @property
+    def bytes_written(self) -> int:
+        return self._written
+
+    def write(self, data: memoryview) -> int:
+        if self._done:
+            raise S3dlioError(
+                "writer already closed", uri=self._store.uri(self._key), operation="write"
+            )
+        try:
+            self._store._write_at(self._fd, data, self._written)
+        except OSError as exc:
+            self.abort()
+            raise local_error(exc, self._store.uri(self._key), "write") from exc
+        self._written += len(data)
+        return len(data)
+
+    def close(self) -> ObjectMeta:
+        if self._done:
+            raise S3dlioError(
+                "writer already closed", uri=self._store.uri(self._key), operation="close"
+            )
+        self._done = True
+        return self._store._commit(self._fd, self._tmp, self._key, self._written)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._store._discard(self._fd, self._tmp)
+
+    def __enter__(self) -> LocalWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            if not self._done:
+                self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # A writer dropped without close() must not leave its temporary file behind.
+        if not getattr(self, "_done", True):
+            self.abort()
+
+
+class FileStore:
+    """The local filesystem; keys are paths exactly as written after ``file://``."""
+
+    scheme = "file"
+    storage_class = "STANDARD"
+
+    def uri(self, key: str) -> str:
+        return f"{self.scheme}://{key}"
+
+    # -- I/O hooks (overridden by DirectIOStore) -------------------------------------------
+
+    def _open_read(self, path: str) -> int:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def _read(self, fd: int, offset: int, length: int) -> BytesView:
+        if length <= _MAX_IO:
+            data = os.pread(fd, length, offset)
+            if len(data) == length:
+                return BytesView(data)
+        buf = bytearray(length)
+        view = memoryview(buf)
+        got = 0
+        while got < length:
+            n = os.preadv(fd, [view[got : got + _MAX_IO]], offset + got)
+            if n == 0:
+                break
+            got += n
+        return BytesView(view[:got])
+
+    def _open_write(self, path: str) -> int:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+
+    def _write_at(self, fd: int, data: memoryview, offset: int) -> None:
+        while data:
+            n = os.pwrite(fd, data[:_MAX_IO], offset)
+            data = data[n:]
+            offset += n
+
+    def _finish_write(self, fd: int, size: int) -> None:
+        """Called before the rename; the direct store trims its aligned padding here."""
+
+    # -- write plumbing shared by put and writers -----------------------------------------
+
+    def _create_temp(self, key: str) -> tuple[str, int]:
+        if not key or key.endswith("/"):
+            raise IsADirectoryObjectError(
+                "object key must name a file, not a directory", uri=self.uri(key), operation="put"
+            )
+        parent = os.path.dirname(key)
+        tmp = os.path.join(parent, f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_counter)}")
+        try:
+            return tmp, self._open_write(tmp)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "put") from exc
+        try:
+            os.makedirs(parent, exist_ok=True)
+            return tmp, self._open_write(tmp)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "put") from exc
+
+    def _commit(self, fd: int, tmp: str, key: str, size: int) -> ObjectMeta:
+        try:
+            self._finish_write(fd, size)
+            if config.fsync_writes():
+                os.fsync(fd)
+            st = os.fstat(fd)
+            os.close(fd)
+            fd = -1
+            os.replace(tmp, key)
+        except BaseException as exc:
+            self._discard(fd, tmp)
+            if isinstance(exc, OSError):
+                raise local_error(exc, self.uri(key), "put") from exc
+            raise
+        return _meta(key, st, self.storage_class)
+
+    @staticmethod
+    def _discard(fd: int, tmp: str) -> None:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+    # -- protocol --------------------------------------------------------------------------
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView:
+        try:
+            fd = self._open_read(key)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get", reading=True) from exc
+        try:
+            st = os.fstat(fd)
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise IsADirectoryObjectError(
+                    "is a directory, not an object", uri=self.uri(key), operation="get"
+                )
+            end = st.st_size if length is None else min(st.st_size, offset + length)
+            if end <= offset:
+                return _EMPTY
+            return self._read(fd, offset, end - offset)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get", reading=True) from exc
+        finally:
+            os.close(fd)
+
+    def put(self, key: str, data: memoryview) -> None:
+        tmp, fd = self._create_temp(key)
+        try:
+            self._write_at(fd, data, 0)
+        except BaseException as exc:
+            self._discard(fd, tmp)
+            if isinstance(exc, OSError):
+                raise local_error(exc, self.uri(key), "put") from exc
+            raise
+        self._commit(fd, tmp, key, len(data))
+
+    def open_writer(self, key: str) -> LocalWriter:
+        return LocalWriter(self, key)
+
+    def head(self, key: str) -> ObjectMeta:
+        try:
+            st = os.stat(key)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "head", reading=True) from exc
+        if stat_mod.S_ISDIR(st.st_mode):
+            raise IsADirectoryObjectError(
+                "is a directory, not an object", uri=self.uri(key), operation="head"
+            )
+        return _meta(key, st, self.storage_class)
+
+    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]:
+        if prefix == "" or prefix.endswith("/"):
+            top, name_prefix = prefix, ""
+        else:
+            head, _, name_prefix = prefix.rpartition("/")
+            top = head + "/" if head or prefix.startswith("/") else ""
+        objects: list[ObjectMeta] = []
+        prefixes: list[str] = []
+        stack: list[tuple[str, str]] = [(top, name_prefix)]
+        seen_links: set[tuple[int, int]] = set()  # symlinked directories already walked
+        while stack:
+            dir_key, wanted = stack.pop()
+            try:
+                it = os.scandir(dir_key or ".")
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise local_error(exc, self.uri(dir_key), "list") from exc
+            subdirs: list[str] = []
+            with it:
+                for entry in it:
+                    name = entry.name
+                    if wanted and not name.startswith(wanted):
+                        continue
+                    if name.startswith(TEMP_PREFIX):
+                        continue
+                    key = dir_key + name
+                    try:
+                        if entry.is_dir():
+                            if recursive:
+                                if entry.is_symlink():
+                                    target = entry.stat()
+                                    ident = (target.st_dev, target.st_ino)
+                                    if ident in seen_links:
+                                        continue  # a symlink loop: walk each target once
+                                    seen_links.add(ident)
+                                subdirs.append(key + "/")
+                            else:
+                                prefixes.append(key + "/")
+                            continue
+                        st = entry.stat()
+                    except FileNotFoundError:
+                        continue  # removed while we listed
+                    if not stat_mod.S_ISREG(st.st_mode):
+                        continue
+                    objects.append(_meta(key, st, self.storage_class))
+                    if len(objects) >= PAGE_SIZE:
+                        yield ListPage(objects, prefixes)
+                        objects, prefixes = [], []
+            stack.extend((d, "") for d in reversed(subdirs))
+        if objects or prefixes:
+            yield ListPage(objects, prefixes)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            try:
+                os.unlink(key)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise local_error(exc, self.uri(key), "delete") from exc
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        with self.open_writer(dst_key) as writer:
+            offset = 0
+            while True:
+                chunk = self.get(src_key, offset, 8 << 20)
+                if not len(chunk):
+                    break
+                writer.write(memoryview(chunk))
+                offset += len(chunk)
+
+    def mkdir(self, key: str) -> None:
+        try:
+            os.makedirs(key, exist_ok=True)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "mkdir") from exc
+
+    def rmdir(self, key: str) -> None:
+        try:
+            os.rmdir(key)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "rmdir", reading=True) from exc

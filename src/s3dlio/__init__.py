@@ -27,7 +27,6 @@ from .api import (
     get_range_async,
     head_async,
     init_logging,
-    list,
     list_containers,
     list_full_uris,
     list_keys,
@@ -48,6 +47,7 @@ from .api import (
     stat_object,
     upload,
 )
+from .api import list as list  # drop-in name; kept out of __all__
 from .buffers import BytesView
 from .errors import (
     AlreadyExistsError,

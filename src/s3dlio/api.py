@@ -316,14 +316,16 @@ def _head(uri: str) -> ObjectMetadata | None:
 # -- listing --------------------------------------------------------------------------------
 
 
-def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list[str]:  # noqa: A001
+def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list[str]:
     """Full URIs of what ``uri`` selects (see :mod:`s3dlio.engine.listing` for selection).
 
     Non-recursive listings include immediate sub-directories, ending in ``/``. ``pattern`` is
     a regex searched in each key relative to the listed prefix. A missing prefix gives ``[]``.
     """
     store, parsed = _resolve(uri)
-    return [parsed.with_key(e.key) for e in select(store, parsed, recursive=recursive, pattern=pattern)]
+    return [
+        parsed.with_key(e.key) for e in select(store, parsed, recursive=recursive, pattern=pattern)
+    ]
 
 
 def list_full_uris(uri: str) -> _list[str]:
@@ -350,7 +352,9 @@ def list_containers(uri: str, /) -> _list[dict[str, Any]]:
     try:
         entries = sorted(e.name for e in os.scandir(path) if e.is_dir())
     except FileNotFoundError:
-        raise ObjectNotFoundError("no such directory", uri=uri, operation="list_containers") from None
+        raise ObjectNotFoundError(
+            "no such directory", uri=uri, operation="list_containers"
+        ) from None
     root = path if path.endswith("/") else path + "/"
     return [
         {"name": name, "uri": parsed.with_key(root + name), "creation_date": None}
@@ -431,8 +435,14 @@ def configure_tokio_threads(n: int = 0) -> None:
         config.set_runtime_threads(n or None)
 
 
-_LEVELS = {"trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-           "warning": logging.WARNING, "error": logging.ERROR}
+_LEVELS = {
+    "trace": 5,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def init_logging(level: str) -> None:
@@ -467,7 +477,9 @@ def get_many_async(
     return runtime.run_async(get_many, _list(uris), max_in_flight)
 
 
-def get_many_stats_async(uris: Sequence[str], max_in_flight: int = 64) -> asyncio.Future[tuple[int, int]]:
+def get_many_stats_async(
+    uris: Sequence[str], max_in_flight: int = 64
+) -> asyncio.Future[tuple[int, int]]:
     return runtime.run_async(get_many_stats, _list(uris), max_in_flight)
 
 
@@ -488,7 +500,9 @@ def put_many_async(
     prepared = []
     for n, item in enumerate(items):
         if not isinstance(item, tuple) or len(item) != 2:
-            raise InvalidArgumentError(f"put_many items must be (uri, data) tuples; item {n} is not")
+            raise InvalidArgumentError(
+                f"put_many items must be (uri, data) tuples; item {n} is not"
+            )
         prepared.append((item[0], _payload_for_async(item[1], borrow)))
     return runtime.run_async(put_many, prepared, max_in_flight)
 

@@ -17,7 +17,7 @@ from .errors import InvalidPayloadError
 __all__ = ["BytesView", "as_payload"]
 
 
-class BytesView(Bytes):  # type: ignore[misc]
+class BytesView(Bytes):
     """A read-only, zero-copy view of bytes returned by every read.
 
     * Buffer protocol: ``memoryview(v)`` is read-only, format ``'B'``, 1-D, and shares memory.

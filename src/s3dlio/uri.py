@@ -92,7 +92,12 @@ class ObjectURI:
 
 def same_store(a: ObjectURI, b: ObjectURI) -> bool:
     """True when both URIs address the same bucket/container on the same endpoint."""
-    return (a.scheme, a.bucket, a.endpoint, a.account) == (b.scheme, b.bucket, b.endpoint, b.account)
+    return (a.scheme, a.bucket, a.endpoint, a.account) == (
+        b.scheme,
+        b.bucket,
+        b.endpoint,
+        b.account,
+    )
 
 
 def _is_endpoint(segment: str) -> bool:
@@ -185,7 +190,7 @@ def expand_template(template: str) -> list[str]:
     out = []
     for combo in itertools.product(*ranges):
         parts = [pieces[0]]
-        for value, piece in zip(combo, pieces[1:]):
+        for value, piece in zip(combo, pieces[1:], strict=True):
             parts.append(value)
             parts.append(piece)
         out.append("".join(parts))

@@ -125,7 +125,9 @@ def _dir_matches(regex: re.Pattern[str], key: str, base: str) -> bool:
     return False
 
 
-def _under(store: ObjectStore, base: str, *, recursive: bool, with_prefixes: bool) -> Iterator[Entry]:
+def _under(
+    store: ObjectStore, base: str, *, recursive: bool, with_prefixes: bool
+) -> Iterator[Entry]:
     n = len(base)
     for page in store.list(base, recursive=recursive):
         for meta in page.objects:

@@ -108,9 +108,7 @@ def _run_workers(work: Callable[[], None], workers: int, batch: _Batch) -> None:
         raise batch.error
 
 
-def map_bounded(
-    fn: Callable[[T], R], items: Sequence[T], max_in_flight: int
-) -> list[R]:
+def map_bounded(fn: Callable[[T], R], items: Sequence[T], max_in_flight: int) -> list[R]:
     """``[fn(x) for x in items]`` with at most ``max_in_flight`` calls running at once.
 
     Results are in input order. On the first failure no new item is started; calls already
@@ -138,9 +136,7 @@ def map_bounded(
     return results
 
 
-def for_each_bounded(
-    fn: Callable[[T], None], items: Iterable[T], max_in_flight: int
-) -> int:
+def for_each_bounded(fn: Callable[[T], None], items: Iterable[T], max_in_flight: int) -> int:
     """Call ``fn`` on every item of a (possibly lazy, unbounded) iterable, ``max_in_flight`` at
     a time, pulling items only as workers free up; return the number of items processed.
 

@@ -158,7 +158,9 @@ def delete(uri: str, *, recursive: bool, pattern: str | None, max_in_flight: int
 
     def keys() -> Iterator[str]:
         nonlocal count
-        for entry in select(store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False):
+        for entry in select(
+            store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False
+        ):
             count += 1
             if parsed.is_local:
                 dirs.add(os.path.dirname(entry.key))
@@ -276,7 +278,9 @@ def download(src_uri: str, dest_dir: str, max_in_flight: int, recursive: bool) -
         if not e.key.endswith("/")
     ]
     if not entries:
-        raise ObjectNotFoundError("no objects matched for download", uri=src_uri, operation="download")
+        raise ObjectNotFoundError(
+            "no objects matched for download", uri=src_uri, operation="download"
+        )
     jobs = [
         _Transfer(src, e.key, dst, safe_local_path(dest_root, e.relative, parsed.with_key(e.key)))
         for e in entries

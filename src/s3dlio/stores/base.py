@@ -24,7 +24,8 @@ __all__ = ["ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter"]
 class ObjectMeta:
     """What a listing or a head returns about one object.
 
-    ``mtime_ns`` is the modification time in nanoseconds since the epoch (precision as the store has it).
+    ``mtime_ns`` is the modification time in nanoseconds since the epoch, at the precision the
+    store keeps.
     """
 
     key: str
@@ -58,7 +59,7 @@ class ObjectWriter(Protocol):
 
     def write(self, data: memoryview) -> int: ...
 
-    def close(self) -> ObjectMeta: ...
+    def close(self) -> None: ...
 
     def abort(self) -> None: ...
 

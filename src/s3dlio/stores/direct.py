@@ -74,7 +74,9 @@ def bounce_pool() -> AlignedBufferPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = AlignedBufferPool(config.direct_io_bounce_buffers(), config.direct_io_bounce_size())
+            _pool = AlignedBufferPool(
+                config.direct_io_bounce_buffers(), config.direct_io_bounce_size()
+            )
         return _pool
 
 
@@ -93,9 +95,12 @@ class DirectIOStore(FileStore):
     scheme = "direct"
     storage_class = "DIRECT_IO"
 
+    # The OS call that may refuse O_DIRECT (a seam for the fallback test).
+    _raw_open = staticmethod(os.open)
+
     def _open_direct(self, path: str, flags: int, mode: int = 0o666) -> int:
         try:
-            fd = os.open(path, flags | _O_DIRECT, mode)
+            fd = self._raw_open(path, flags | _O_DIRECT, mode)
         except OSError as exc:
             if exc.errno != errno.EINVAL or not _O_DIRECT:
                 raise
@@ -151,6 +156,9 @@ class DirectIOStore(FileStore):
             got += n
         lo = offset - start
         return BytesView(view[lo : min(got, need)])
+
+    def _open_tmpfile(self, parent: str) -> int:
+        return self._open_direct(parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC)
 
     def _open_write(self, path: str) -> int:
         return self._open_direct(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC)

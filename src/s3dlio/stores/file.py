@@ -14,6 +14,8 @@ open/read/write hooks.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import itertools
 import os
@@ -40,6 +42,25 @@ PAGE_SIZE = 1000
 _MAX_IO = 0x7FFFF000  # Linux transfers at most this many bytes per read/write call
 _EMPTY = BytesView(b"")
 _temp_counter = itertools.count()
+_HAVE_TMPFILE = hasattr(os, "O_TMPFILE")
+# errno values meaning "this filesystem (or kernel) has no O_TMPFILE": use a named temp file.
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP}
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+_libc = ctypes.CDLL(None, use_errno=True)
+_linkat = _libc.linkat
+_linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+
+
+def _link_fd(fd: int, path: str) -> bool:
+    """Give the unnamed file behind ``fd`` the name ``path``; False if ``path`` exists."""
+    src = f"/proc/self/fd/{fd}".encode()
+    if _linkat(_AT_FDCWD, src, _AT_FDCWD, os.fsencode(path), _AT_SYMLINK_FOLLOW) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EEXIST:
+        return False
+    raise OSError(code, os.strerror(code), path)
 
 
 def local_error(exc: OSError, uri: str, operation: str, *, reading: bool = False) -> S3dlioError:
@@ -102,13 +123,13 @@ class LocalWriter:
         self._written += len(data)
         return len(data)
 
-    def close(self) -> ObjectMeta:
+    def close(self) -> None:
         if self._done:
             raise S3dlioError(
                 "writer already closed", uri=self._store.uri(self._key), operation="close"
             )
         self._done = True
-        return self._store._commit(self._fd, self._tmp, self._key, self._written)
+        self._store._commit(self._fd, self._tmp, self._key, self._written)
 
     def abort(self) -> None:
         if self._done:
@@ -174,53 +195,80 @@ class FileStore:
         """Called before the rename; the direct store trims its aligned padding here."""
 
     # -- write plumbing shared by put and writers -----------------------------------------
+    #
+    # Preferred: an unnamed O_TMPFILE inode in the target directory, linked into place by
+    # linkat() once complete - one directory operation, and nothing at all is left behind if
+    # the process dies. Where O_TMPFILE is unsupported, or the target exists (linkat never
+    # replaces), a hidden named temporary file is renamed onto the target instead.
 
-    def _create_temp(self, key: str) -> tuple[str, int]:
+    def _open_tmpfile(self, parent: str) -> int:
+        return os.open(parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+
+    def _create_temp(self, key: str) -> tuple[str | None, int]:
         if not key or key.endswith("/"):
             raise IsADirectoryObjectError(
                 "object key must name a file, not a directory", uri=self.uri(key), operation="put"
             )
-        parent = os.path.dirname(key)
-        tmp = os.path.join(parent, f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_counter)}")
-        try:
-            return tmp, self._open_write(tmp)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise local_error(exc, self.uri(key), "put") from exc
-        try:
-            os.makedirs(parent, exist_ok=True)
-            return tmp, self._open_write(tmp)
-        except OSError as exc:
-            raise local_error(exc, self.uri(key), "put") from exc
+        parent = os.path.dirname(key) or "."
+        for attempt in (0, 1):
+            try:
+                if _HAVE_TMPFILE:
+                    try:
+                        return None, self._open_tmpfile(parent)
+                    except OSError as exc:
+                        if exc.errno not in _NO_TMPFILE:
+                            raise
+                tmp = self._temp_name(key)
+                return tmp, self._open_write(tmp)
+            except FileNotFoundError:
+                if attempt:
+                    raise ObjectNotFoundError(
+                        "parent directory vanished", uri=self.uri(key), operation="put"
+                    ) from None
+                try:
+                    os.makedirs(parent, exist_ok=True)
+                except OSError as exc:
+                    raise local_error(exc, self.uri(key), "put") from exc
+            except OSError as exc:
+                raise local_error(exc, self.uri(key), "put") from exc
+        raise AssertionError("unreachable")
 
-    def _commit(self, fd: int, tmp: str, key: str, size: int) -> ObjectMeta:
+    @staticmethod
+    def _temp_name(key: str) -> str:
+        return os.path.join(
+            os.path.dirname(key), f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_counter)}"
+        )
+
+    def _commit(self, fd: int, tmp: str | None, key: str, size: int) -> None:
         try:
             self._finish_write(fd, size)
             if config.fsync_writes():
                 os.fsync(fd)
-            st = os.fstat(fd)
-            os.close(fd)
-            fd = -1
-            os.replace(tmp, key)
+            if tmp is None:
+                if not _link_fd(fd, key):  # the target exists: link aside, then replace
+                    tmp = self._temp_name(key)
+                    if not _link_fd(fd, tmp):
+                        raise FileExistsError(errno.EEXIST, "temporary name taken", tmp)
+                    os.replace(tmp, key)
+                os.close(fd)
+            else:
+                os.close(fd)
+                fd = -1
+                os.replace(tmp, key)
         except BaseException as exc:
             self._discard(fd, tmp)
             if isinstance(exc, OSError):
                 raise local_error(exc, self.uri(key), "put") from exc
             raise
-        return _meta(key, st, self.storage_class)
 
     @staticmethod
-    def _discard(fd: int, tmp: str) -> None:
+    def _discard(fd: int, tmp: str | None) -> None:
         if fd >= 0:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
     # -- protocol --------------------------------------------------------------------------
 

@@ -287,6 +287,8 @@ class FileStore:
             if end <= offset:
                 return _EMPTY
             return self._read(fd, offset, end - offset)
+        except S3dlioError:
+            raise
         except OSError as exc:
             raise local_error(exc, self.uri(key), "get", reading=True) from exc
         finally:

@@ -1,0 +1,251 @@
+"""Object operations, parametrized over every backend (see conftest.BACKENDS)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import s3dlio
+from tests.conftest import Backend
+
+
+def names(uris: list[str], backend: Backend) -> list[str]:
+    return sorted(u[len(backend.uri()) :] for u in uris)
+
+
+def test_put_get_round_trip(backend: Backend) -> None:
+    data = os.urandom(100_003)
+    s3dlio.put_bytes(backend.uri("dir/obj.bin"), data)
+    assert s3dlio.get(backend.uri("dir/obj.bin")) == data
+    assert s3dlio.get_object(backend.uri("dir/obj.bin")) == data
+
+
+def test_put_overwrites(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("o"), b"first version, longer")
+    s3dlio.put_bytes(backend.uri("o"), b"second")
+    assert s3dlio.get(backend.uri("o")) == b"second"
+
+
+def test_empty_object(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("empty"), b"")
+    got = s3dlio.get(backend.uri("empty"))
+    assert len(got) == 0 and got == b""
+    assert s3dlio.stat(backend.uri("empty"))["size"] == 0
+    assert s3dlio.exists(backend.uri("empty"))
+
+
+@pytest.mark.parametrize("key", ["with space/a b.bin", "ünï cødé/ファイル.bin", "x%20y.bin"])
+def test_keys_with_spaces_and_unicode(backend: Backend, key: str) -> None:
+    s3dlio.put_bytes(backend.uri(key), key.encode())
+    assert s3dlio.get(backend.uri(key)) == key.encode()
+    assert backend.uri(key) in s3dlio.list(backend.uri(), recursive=True)
+
+
+def test_get_range_edges(backend: Backend) -> None:
+    data = bytes(range(256)) * 40
+    u = backend.uri("r.bin")
+    s3dlio.put_bytes(u, data)
+    assert s3dlio.get_range(u, 100, 50) == data[100:150]
+    assert s3dlio.get_range(u, offset=5000) == data[5000:]
+    assert s3dlio.get_range(u, len(data)) == b""  # at the end: empty, not an error
+    assert s3dlio.get_range(u, len(data) + 10, 5) == b""
+    assert s3dlio.get_range(u, len(data) - 3, 100) == data[-3:]  # clipped
+    assert s3dlio.get_range(u, 7, 0) == b""
+    with pytest.raises(ValueError):
+        s3dlio.get_range(u, -1, 5)
+
+
+def test_missing_object_errors_name_the_uri(backend: Backend) -> None:
+    u = backend.uri("nope/missing.bin")
+    for call in (s3dlio.get, s3dlio.stat, lambda x: s3dlio.get_range(x, 0, 1)):
+        with pytest.raises(s3dlio.ObjectNotFoundError) as info:
+            call(u)
+        assert u in str(info.value)
+        assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, RuntimeError)
+
+
+def test_stat_dict_matches_reference_shape(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("s.bin"), b"12345")
+    st = s3dlio.stat(backend.uri("s.bin"))
+    assert len(st) == 16
+    assert st["size"] == 5
+    assert st["last_modified"].endswith("Z") and "T" in st["last_modified"]
+    assert st["etag"].startswith("file-5-")
+    assert st["storage_class"] == ("DIRECT_IO" if backend.scheme == "direct" else "STANDARD")
+    assert st["metadata"] == {}
+    assert s3dlio.stat_object(backend.uri("s.bin")) == st
+
+
+def test_exists_is_true_only_for_objects(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("d/f"), b"x")
+    assert s3dlio.exists(backend.uri("d/f"))
+    assert not s3dlio.exists(backend.uri("d/missing"))
+    assert not s3dlio.exists(backend.uri("d"))  # a directory is not an object
+
+
+def test_exists_raises_on_malformed_uri_instead_of_false() -> None:
+    with pytest.raises(s3dlio.UnsupportedSchemeError):
+        s3dlio.exists("bogus://x/y")
+
+
+def test_exists_does_not_turn_a_failure_into_false(backend: Backend) -> None:
+    # A symlink loop makes stat fail with ELOOP: a real failure, not "missing".
+    os.symlink("loop", backend.root / "loop")
+    with pytest.raises(s3dlio.S3dlioError) as info:
+        s3dlio.exists(backend.uri("loop"))
+    assert not isinstance(info.value, FileNotFoundError)
+    assert backend.uri("loop") in str(info.value)
+
+
+def test_directory_where_object_expected(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("d/f"), b"x")
+    with pytest.raises(s3dlio.IsADirectoryObjectError):
+        s3dlio.get(backend.uri("d"))
+    with pytest.raises(IsADirectoryError):
+        s3dlio.put_bytes(backend.uri("d"), b"y")
+    with pytest.raises(IsADirectoryError):
+        s3dlio.put_bytes(backend.uri("d/"), b"y")
+    assert s3dlio.get(backend.uri("d/f")) == b"x"
+
+
+def test_put_under_a_file_is_refused(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("plain"), b"x")
+    with pytest.raises(s3dlio.S3dlioError):
+        s3dlio.put_bytes(backend.uri("plain/child"), b"y")
+    assert s3dlio.get(backend.uri("plain")) == b"x"
+
+
+# -- listing ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(backend: Backend) -> Backend:
+    for key in ["a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin", "a-old/5.bin", "ab.bin"]:
+        s3dlio.put_bytes(backend.uri(key), key.encode())
+    return backend
+
+
+def test_list_non_recursive_includes_subdirectories(tree: Backend) -> None:
+    got = names(s3dlio.list(tree.uri("a/")), tree)
+    assert got == ["a/1.bin", "a/2.bin", "a/sub/"]
+    assert names(s3dlio.list(tree.uri("a")), tree) == got  # U/a and U/a/ list the same
+
+
+def test_list_recursive_lists_objects_only(tree: Backend) -> None:
+    got = names(s3dlio.list(tree.uri("a/"), recursive=True), tree)
+    assert got == ["a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin"]
+
+
+def test_list_exact_name_never_matches_siblings(tree: Backend) -> None:
+    assert names(s3dlio.list(tree.uri("a"), recursive=True), tree) == [
+        "a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin"
+    ]
+    assert names(s3dlio.list(tree.uri("ab.bin")), tree) == ["ab.bin"]
+
+
+def test_list_glob(tree: Backend) -> None:
+    assert names(s3dlio.list(tree.uri("a*")), tree) == ["ab.bin"]
+    assert names(s3dlio.list(tree.uri("a/*.bin")), tree) == ["a/1.bin", "a/2.bin"]
+    assert names(s3dlio.list(tree.uri("a/**.bin")), tree) == [
+        "a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin"
+    ]
+    assert names(s3dlio.list(tree.uri("a-*"), recursive=True), tree) == ["a-old/5.bin"]
+
+
+def test_list_pattern_is_relative_regex(tree: Backend) -> None:
+    got = names(s3dlio.list(tree.uri("a/"), recursive=True, pattern="^sub"), tree)
+    assert got == ["a/sub/3.bin", "a/sub/deep/4.bin"]
+    assert s3dlio.list(tree.uri("a/"), recursive=True, pattern="^3\\.bin") == []
+    with pytest.raises(s3dlio.InvalidArgumentError, match="regex"):
+        s3dlio.list(tree.uri("a/"), pattern="*.bin")
+
+
+def test_list_missing_prefix_is_empty(backend: Backend) -> None:
+    assert s3dlio.list(backend.uri("nothing/here/")) == []
+    assert s3dlio.list(backend.uri("nothing"), recursive=True) == []
+
+
+def test_list_keys_and_full_uris(tree: Backend) -> None:
+    assert sorted(s3dlio.list_keys(tree.uri("a/"))) == ["1.bin", "2.bin", "sub/"]
+    assert sorted(s3dlio.list_full_uris(tree.uri("a/"))) == sorted(s3dlio.list(tree.uri("a/")))
+
+
+def test_list_pages_past_one_thousand(backend: Backend) -> None:
+    items = [(backend.uri(f"many/{i:05d}"), b"") for i in range(2345)]
+    s3dlio.put_many(items, max_in_flight=8)
+    got = s3dlio.list(backend.uri("many/"), recursive=True)
+    assert sorted(got) == [u for u, _ in items]
+
+
+def test_list_containers(tree: Backend) -> None:
+    got = s3dlio.list_containers(tree.uri())
+    assert [c["name"] for c in got] == ["a", "a-old"]
+    assert got[0]["uri"] == tree.uri("a") and got[0]["creation_date"] is None
+
+
+# -- delete ------------------------------------------------------------------------------
+
+
+def test_delete_single_object(tree: Backend) -> None:
+    s3dlio.delete(tree.uri("a/1.bin"))
+    assert not s3dlio.exists(tree.uri("a/1.bin"))
+    assert s3dlio.exists(tree.uri("a/2.bin"))
+    s3dlio.delete(tree.uri("a/1.bin"))  # deleting a missing object is not an error
+
+
+def test_delete_directory_without_recursive_deletes_nothing(tree: Backend) -> None:
+    with pytest.raises(s3dlio.IsADirectoryObjectError, match="recursive"):
+        s3dlio.delete(tree.uri("a"))
+    assert len(s3dlio.list(tree.uri("a/"), recursive=True)) == 4
+
+
+def test_delete_recursive_never_touches_sibling_prefix(tree: Backend) -> None:
+    s3dlio.delete(tree.uri("a"), recursive=True)
+    assert s3dlio.list(tree.uri("a/"), recursive=True) == []
+    assert names(s3dlio.list(tree.uri(), recursive=True), tree) == ["a-old/5.bin", "ab.bin"]
+
+
+def test_delete_recursive_removes_emptied_directories(tree: Backend) -> None:
+    s3dlio.delete(tree.uri("a/"), recursive=True)
+    assert not (tree.root / "a").exists()
+    assert (tree.root / "a-old").is_dir()
+
+
+def test_delete_with_pattern(tree: Backend) -> None:
+    s3dlio.delete(tree.uri("a/"), recursive=True, pattern=r"^sub/")
+    assert names(s3dlio.list(tree.uri("a/"), recursive=True), tree) == ["a/1.bin", "a/2.bin"]
+
+
+def test_delete_glob(tree: Backend) -> None:
+    s3dlio.delete(tree.uri("a/*.bin"))
+    assert names(s3dlio.list(tree.uri("a/"), recursive=True), tree) == [
+        "a/sub/3.bin", "a/sub/deep/4.bin"
+    ]
+
+
+def test_delete_many_objects_in_batches(backend: Backend) -> None:
+    s3dlio.put_many([(backend.uri(f"bulk/{i}"), b"x") for i in range(2500)])
+    s3dlio.delete(backend.uri("bulk/"), recursive=True)
+    assert s3dlio.list(backend.uri("bulk/"), recursive=True) == []
+
+
+# -- directories ---------------------------------------------------------------------------
+
+
+def test_mkdir_and_rmdir(backend: Backend) -> None:
+    s3dlio.mkdir(backend.uri("x/y/z"))
+    s3dlio.mkdir(backend.uri("x/y/z"))  # existing is fine
+    assert backend.uri("x/y/") in s3dlio.list(backend.uri("x/"))
+    with pytest.raises(s3dlio.DirectoryNotEmptyError):
+        s3dlio.rmdir(backend.uri("x/y"))
+    s3dlio.rmdir(backend.uri("x/y/z/"))
+    assert s3dlio.list(backend.uri("x/y/")) == []
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.rmdir(backend.uri("x/y/z"))
+
+
+def test_mkdir_over_a_file_is_refused(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("f"), b"x")
+    with pytest.raises(FileExistsError):
+        s3dlio.mkdir(backend.uri("f"))

@@ -1,0 +1,160 @@
+"""The per-process runtime: async twins, fork safety, nested bulk calls."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+
+import s3dlio
+from s3dlio.engine import runtime
+from tests.conftest import Backend
+
+
+def test_async_twins_return_futures(backend: Backend) -> None:
+    async def main() -> None:
+        fut = s3dlio.put_bytes_async(backend.uri("a"), b"async data")
+        assert isinstance(fut, asyncio.Future)
+        await fut
+        assert await s3dlio.get_async(backend.uri("a")) == b"async data"
+        assert await s3dlio.get_range_async(backend.uri("a"), 6) == b"data"
+        assert (await s3dlio.stat_async(backend.uri("a")))["size"] == 10
+        assert await s3dlio.exists_async(backend.uri("a"))
+        await s3dlio.put_many_async([(backend.uri(f"m/{i}"), bytearray(b"x" * i)) for i in range(5)])
+        many = await s3dlio.get_many_async([backend.uri(f"m/{i}") for i in range(5)])
+        assert [len(v) for _, v in many] == [0, 1, 2, 3, 4]
+        assert await s3dlio.get_many_stats_async([backend.uri("a")]) == (1, 10)
+        head = await s3dlio.head_async(backend.uri("a"))
+        assert head is not None and head.size == 10 and head.etag
+        assert await s3dlio.head_async(backend.uri("missing")) is None
+        stats = await s3dlio.stat_many_async([backend.uri("a"), backend.uri("m/4")])
+        assert [s["size"] for s in stats] == [10, 4]
+        await s3dlio.mkdir_async(backend.uri("newdir"))
+        await s3dlio.put_async(backend.uri("gen/"), 2, size=64)
+        assert len(s3dlio.list(backend.uri("gen/"))) == 2
+        with pytest.raises(s3dlio.ObjectNotFoundError):
+            await s3dlio.get_async(backend.uri("missing"))
+
+    asyncio.run(main())
+
+
+def test_async_calls_need_a_running_loop(backend: Backend) -> None:
+    with pytest.raises(RuntimeError, match="no running event loop"):
+        s3dlio.get_async(backend.uri("x"))
+
+
+def test_get_into_async_fills_the_buffer(backend: Backend) -> None:
+    s3dlio.put_bytes(backend.uri("into"), bytes(range(100)))
+    dst = np.zeros(128, dtype=np.uint8)
+
+    async def main() -> tuple[int, bool]:
+        n = await s3dlio.get_into_async(backend.uri("into"), dst, expected_len=100)
+        try:
+            await s3dlio.get_into_async(backend.uri("into"), dst, expected_len=99)
+        except s3dlio.LengthMismatchError as exc:
+            return n, exc.expected == 99 and exc.actual == 100
+        return n, False
+
+    n, mismatch_seen = asyncio.run(main())
+    assert n == 100 and mismatch_seen
+    assert bytes(dst[:100]) == bytes(range(100)) and not dst[100:].any()
+
+
+def test_many_concurrent_async_bulk_calls_do_not_deadlock(backend: Backend) -> None:
+    # Each async get_many runs on a pool thread and fans out on the same pool; more calls
+    # than pool threads must still finish (the caller thread works too).
+    s3dlio.put_many([(backend.uri(f"n/{i}"), b"x") for i in range(20)])
+    uris = [backend.uri(f"n/{i}") for i in range(20)]
+
+    async def main() -> int:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(s3dlio.get_many_async(uris, max_in_flight=64) for _ in range(80))),
+            timeout=60,
+        )
+        return sum(len(r) for r in results)
+
+    assert asyncio.run(main()) == 80 * 20
+
+
+def _child_io(uri: str, conn: object) -> None:
+    s3dlio.put_bytes(uri + ".child", b"from child")
+    got = s3dlio.get_many([uri, uri + ".child"])
+    conn.send([bytes(v) for _, v in got])  # type: ignore[attr-defined]
+
+
+def test_forked_child_can_use_the_api_after_the_parent(backend: Backend) -> None:
+    uri = backend.uri("forked")
+    s3dlio.put_bytes(uri, b"from parent")
+    s3dlio.get_many([uri] * 8, max_in_flight=4)  # the parent's pool is running
+    assert runtime.started()
+    ctx = multiprocessing.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe()
+    proc = ctx.Process(target=_child_io, args=(uri, child_conn))
+    proc.start()
+    proc.join(timeout=30)
+    if proc.is_alive():
+        os.kill(proc.pid, signal.SIGKILL)
+        pytest.fail("forked child hung using s3dlio after the parent had used it")
+    assert proc.exitcode == 0
+    assert parent_conn.recv() == [b"from parent", b"from child"]
+    assert s3dlio.get(uri + ".child") == b"from child"  # and the parent still works
+
+
+def test_os_fork_child_bulk_io(backend: Backend) -> None:
+    uri = backend.uri("osfork")
+    s3dlio.put_many([(f"{uri}{i}", b"p") for i in range(16)])
+    pid = os.fork()
+    if pid == 0:  # child: bulk I/O on a fresh pool, then exit without running pytest teardown
+        code = 1
+        try:
+            s3dlio.put_many([(f"{uri}c{i}", b"c") for i in range(16)], max_in_flight=8)
+            got = s3dlio.get_many([f"{uri}{i}" for i in range(16)], max_in_flight=8)
+            code = 0 if all(v == b"p" for _, v in got) else 2
+        finally:
+            os._exit(code)
+    deadline = 30.0
+    while deadline > 0:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        import time
+
+        time.sleep(0.05)
+        deadline -= 0.05
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("os.fork child hung")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(s3dlio.list(backend.uri(), recursive=True, pattern="osforkc")) == 16
+
+
+def test_spawned_process_sees_the_same_api(backend: Backend) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = ctx.Pipe()
+    s3dlio.put_bytes(backend.uri("spawn"), b"spawned")
+    proc = ctx.Process(target=_child_io, args=(backend.uri("spawn"), child_conn))
+    proc.start()
+    proc.join(timeout=60)
+    assert proc.exitcode == 0
+    assert parent_conn.recv() == [b"spawned", b"from child"]
+
+
+def test_import_does_not_pull_heavy_frameworks() -> None:
+    import subprocess
+
+    code = "import sys, s3dlio; print(any(m in sys.modules for m in ('torch', 'jax', 'tensorflow')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_star_import_does_not_shadow_builtin_list() -> None:
+    namespace: dict[str, object] = {}
+    exec("from s3dlio import *", namespace)
+    assert "list" not in namespace
+    assert callable(s3dlio.list)

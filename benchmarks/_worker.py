@@ -18,7 +18,13 @@ def _cpu() -> float:
 
 
 def main() -> None:
-    op, base, num, size, conc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    op, base, num, size, conc = (
+        sys.argv[1],
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+        int(sys.argv[5]),
+    )
     import s3dlio
 
     uris = [f"{base}/obj-{i:06d}.bin" for i in range(num)]

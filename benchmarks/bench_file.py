@@ -22,23 +22,37 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKLOADS = [("get_many", 32, 8 << 20), ("get_many", 2000, 4096), ("put_many", 32, 8 << 20), ("put_many", 2000, 4096)]
+WORKLOADS = [
+    ("get_many", 32, 8 << 20),
+    ("get_many", 2000, 4096),
+    ("put_many", 32, 8 << 20),
+    ("put_many", 2000, 4096),
+]
 
 
 def run(python: str, op: str, base: str, num: int, size: int, conc: int) -> dict[str, float]:
     out = subprocess.run(
         [python, str(HERE / "_worker.py"), op, base, str(num), str(size), str(conc)],
-        check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ref-python", default=os.environ.get("S3DLIO_REF_PYTHON", "/tmp/s3dlio-ref/bin/python"))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--ref-python", default=os.environ.get("S3DLIO_REF_PYTHON", "/tmp/s3dlio-ref/bin/python")
+    )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir under /tmp)")
+    ap.add_argument(
+        "--dir", default=None, help="scratch directory (default: a temp dir under /tmp)"
+    )
     args = ap.parse_args()
     impls = {"ours": sys.executable}
     if args.ref_python and Path(args.ref_python).exists():
@@ -62,6 +76,7 @@ def main() -> None:
                         dst = scratch / f"dst-{name}-{rep}"
                         shutil.rmtree(dst, ignore_errors=True)
                         base = f"file://{dst}"
+                    os.sync()  # flush earlier writes so one run's writeback does not bill the next
                     results[name].append(run(impls[name], op, base, num, size, args.concurrency))
                     if op == "put_many":
                         shutil.rmtree(scratch / f"dst-{name}-{rep}", ignore_errors=True)
@@ -75,14 +90,19 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print()
-    head = f"{'workload':28} {'ours MiB/s':>11} {'ref MiB/s':>10} {'ratio':>6} {'ours CPU s':>11} {'ref CPU s':>10} {'CPU ratio':>9}"
-    print(head)
+    print(
+        f"{'workload':26} {'ours MiB/s':>10} {'ref MiB/s':>10} {'ratio':>6} "
+        f"{'ours CPU s':>10} {'ref CPU s':>10} {'CPU ratio':>9}"
+    )
     for r in rows:
         ref_m, ref_c = r.get("ref_mibs"), r.get("ref_cpu")
-        ratio = f"{r['ours_mibs'] / ref_m:6.2f}" if ref_m else "     -"
-        cratio = f"{r['ours_cpu'] / ref_c:9.2f}" if ref_c else "        -"
-        print(f"{r['workload']:28} {r['ours_mibs']:11.1f} {ref_m or 0:10.1f} {ratio} {r['ours_cpu']:11.3f} {ref_c or 0:10.3f} {cratio}")
-    print(f"(median of {args.repeats}; concurrency {args.concurrency}; client CPU = user+sys of the measured call)")
+        ratio = f"{r['ours_mibs'] / ref_m:6.2f}" if ref_m else f"{'-':>6}"
+        cratio = f"{r['ours_cpu'] / ref_c:9.2f}" if ref_c else f"{'-':>9}"
+        print(
+            f"{r['workload']:26} {r['ours_mibs']:10.1f} {ref_m or 0:10.1f} {ratio} "
+            f"{r['ours_cpu']:10.3f} {ref_c or 0:10.3f} {cratio}"
+        )
+    print(f"median of {args.repeats}, concurrency {args.concurrency}; CPU = user+sys of the call")
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ import textwrap
 import time
 
 import pytest
+from tests.conftest import Backend
 
 import s3dlio
 from s3dlio.stores import store_for
 from s3dlio.uri import parse_uri
-from tests.conftest import Backend
 
 KILL_SCRIPT = textwrap.dedent(
     """
@@ -45,7 +45,9 @@ def visible_files(backend: Backend) -> list[str]:
 def test_killed_writer_leaves_nothing_visible(backend: Backend) -> None:
     uri = backend.uri("out/killed.bin")
     s3dlio.mkdir(backend.uri("out"))
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, uri], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, uri], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "written"
     time.sleep(0.1)
@@ -59,7 +61,9 @@ def test_killed_writer_leaves_nothing_visible(backend: Backend) -> None:
 def test_killed_writer_keeps_the_previous_version(backend: Backend) -> None:
     uri = backend.uri("keep.bin")
     s3dlio.put_bytes(uri, b"old complete version")
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, uri], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, uri], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "written"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)

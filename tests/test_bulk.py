@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.conftest import Backend
 
 import s3dlio
 from s3dlio.engine.transfer import safe_local_path
-from tests.conftest import Backend
 
 
 def test_get_many_keeps_input_order_and_duplicates(backend: Backend) -> None:
@@ -81,7 +81,9 @@ def test_put_default_names_and_num_zero(backend: Backend) -> None:
         ({"object_type": "hdf5"}, NotImplementedError),
     ],
 )
-def test_put_rejects_junk_before_writing(backend: Backend, kwargs: dict[str, object], error: type) -> None:
+def test_put_rejects_junk_before_writing(
+    backend: Backend, kwargs: dict[str, object], error: type
+) -> None:
     with pytest.raises(error):
         s3dlio.put(backend.uri("junk/"), 2, size=10, **kwargs)  # type: ignore[arg-type]
     assert s3dlio.list(backend.uri("junk/")) == []
@@ -94,7 +96,12 @@ def test_put_rejects_junk_before_writing(backend: Backend, kwargs: dict[str, obj
 def local_tree(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     (src / "sub" / "deep").mkdir(parents=True)
-    for rel, body in {"a.txt": b"A", "b.log": b"B", "sub/c.txt": b"C", "sub/deep/d.txt": b"D"}.items():
+    for rel, body in {
+        "a.txt": b"A",
+        "b.log": b"B",
+        "sub/c.txt": b"C",
+        "sub/deep/d.txt": b"D",
+    }.items():
         (src / rel).write_bytes(body)
     return src
 
@@ -103,7 +110,9 @@ def test_upload_files_globs_and_directories(backend: Backend, local_tree: Path) 
     s3dlio.upload([str(local_tree / "a.txt"), str(local_tree / "*.log")], backend.uri("up1"))
     assert sorted(s3dlio.list_keys(backend.uri("up1/"))) == ["a.txt", "b.log"]
     s3dlio.upload([str(local_tree)], backend.uri("up2/"))
-    got = sorted(u[len(backend.uri("up2/")) :] for u in s3dlio.list(backend.uri("up2/"), recursive=True))
+    got = sorted(
+        u[len(backend.uri("up2/")) :] for u in s3dlio.list(backend.uri("up2/"), recursive=True)
+    )
     assert got == ["a.txt", "b.log", "sub/c.txt", "sub/deep/d.txt"]
     assert s3dlio.get(backend.uri("up2/sub/deep/d.txt")) == b"D"
     s3dlio.upload(str(local_tree / "**" / "*.txt"), backend.uri("up3/"))
@@ -124,7 +133,9 @@ def test_download_keeps_layout(backend: Backend, local_tree: Path, tmp_path: Pat
     assert (dest / "sub" / "deep" / "d.txt").read_bytes() == b"D"
 
 
-def test_download_non_recursive_and_single_object(backend: Backend, local_tree: Path, tmp_path: Path) -> None:
+def test_download_non_recursive_and_single_object(
+    backend: Backend, local_tree: Path, tmp_path: Path
+) -> None:
     s3dlio.upload([str(local_tree)], backend.uri("ds/"))
     top = tmp_path / "top"
     s3dlio.download(backend.uri("ds/"), str(top), recursive=False)
@@ -134,7 +145,9 @@ def test_download_non_recursive_and_single_object(backend: Backend, local_tree: 
     assert (one / "c.txt").read_bytes() == b"C"
 
 
-def test_download_to_file_uri_destination(backend: Backend, local_tree: Path, tmp_path: Path) -> None:
+def test_download_to_file_uri_destination(
+    backend: Backend, local_tree: Path, tmp_path: Path
+) -> None:
     s3dlio.upload([str(local_tree / "a.txt")], backend.uri("ds/"))
     dest = tmp_path / "as-uri"
     cwd = os.getcwd()
@@ -164,5 +177,7 @@ def test_download_refuses_keys_that_escape(tmp_path: Path, key: str) -> None:
 
 
 def test_download_accepts_ordinary_nested_keys(tmp_path: Path) -> None:
-    assert safe_local_path(str(tmp_path), "a/b..c/d", "s3://b/x") == str(tmp_path / "a" / "b..c" / "d")
+    assert safe_local_path(str(tmp_path), "a/b..c/d", "s3://b/x") == str(
+        tmp_path / "a" / "b..c" / "d"
+    )
     assert safe_local_path(str(tmp_path), "a//b", "s3://b/x") == str(tmp_path / "a" / "b")

@@ -7,10 +7,10 @@ import pickle
 
 import numpy as np
 import pytest
+from tests.conftest import Backend
 
 import s3dlio
 from s3dlio.buffers import as_payload
-from tests.conftest import Backend
 
 
 def test_get_returns_a_zero_copy_view(backend: Backend) -> None:
@@ -36,7 +36,7 @@ def test_view_outlives_its_name() -> None:
 
 def test_equality_hash_and_repr() -> None:
     view = s3dlio.BytesView(b"hello")
-    assert view == b"hello" and b"hello" == view
+    assert view == b"hello" and view == b"hello"
     assert view == bytearray(b"hello") and view == memoryview(b"hello")
     assert view != b"hellO" and view != b"hell"
     assert hash(view) == hash(b"hello")

@@ -30,7 +30,9 @@ def test_direct_store_really_opens_with_o_direct(tmp_path: Path) -> None:
         os.close(fd)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     size=st.integers(0, 3 * 4096 + 100),
     offset=st.integers(0, 3 * 4096 + 200),
@@ -56,7 +58,9 @@ def test_file_and_direct_see_the_same_bytes(tmp_path: Path) -> None:
     assert s3dlio.get(f"direct://{tmp_path}/y") == data
 
 
-def test_large_write_spans_many_bounce_buffers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_write_spans_many_bounce_buffers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = os.urandom(3 * (1 << 20) + 123)
     s3dlio.put_bytes(f"direct://{tmp_path}/big", data)
     assert s3dlio.get(f"direct://{tmp_path}/big") == data

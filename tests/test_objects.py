@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.conftest import Backend
 
 import s3dlio
-from tests.conftest import Backend
 
 
 def names(uris: list[str], backend: Backend) -> list[str]:
@@ -139,7 +139,10 @@ def test_list_recursive_lists_objects_only(tree: Backend) -> None:
 
 def test_list_exact_name_never_matches_siblings(tree: Backend) -> None:
     assert names(s3dlio.list(tree.uri("a"), recursive=True), tree) == [
-        "a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin"
+        "a/1.bin",
+        "a/2.bin",
+        "a/sub/3.bin",
+        "a/sub/deep/4.bin",
     ]
     assert names(s3dlio.list(tree.uri("ab.bin")), tree) == ["ab.bin"]
 
@@ -148,7 +151,10 @@ def test_list_glob(tree: Backend) -> None:
     assert names(s3dlio.list(tree.uri("a*")), tree) == ["ab.bin"]
     assert names(s3dlio.list(tree.uri("a/*.bin")), tree) == ["a/1.bin", "a/2.bin"]
     assert names(s3dlio.list(tree.uri("a/**.bin")), tree) == [
-        "a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin"
+        "a/1.bin",
+        "a/2.bin",
+        "a/sub/3.bin",
+        "a/sub/deep/4.bin",
     ]
     assert names(s3dlio.list(tree.uri("a-*"), recursive=True), tree) == ["a-old/5.bin"]
 
@@ -220,7 +226,8 @@ def test_delete_with_pattern(tree: Backend) -> None:
 def test_delete_glob(tree: Backend) -> None:
     s3dlio.delete(tree.uri("a/*.bin"))
     assert names(s3dlio.list(tree.uri("a/"), recursive=True), tree) == [
-        "a/sub/3.bin", "a/sub/deep/4.bin"
+        "a/sub/3.bin",
+        "a/sub/deep/4.bin",
     ]
 
 

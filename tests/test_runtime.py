@@ -10,10 +10,10 @@ import sys
 
 import numpy as np
 import pytest
+from tests.conftest import Backend
 
 import s3dlio
 from s3dlio.engine import runtime
-from tests.conftest import Backend
 
 
 def test_async_twins_return_futures(backend: Backend) -> None:
@@ -25,7 +25,9 @@ def test_async_twins_return_futures(backend: Backend) -> None:
         assert await s3dlio.get_range_async(backend.uri("a"), 6) == b"data"
         assert (await s3dlio.stat_async(backend.uri("a")))["size"] == 10
         assert await s3dlio.exists_async(backend.uri("a"))
-        await s3dlio.put_many_async([(backend.uri(f"m/{i}"), bytearray(b"x" * i)) for i in range(5)])
+        await s3dlio.put_many_async(
+            [(backend.uri(f"m/{i}"), bytearray(b"x" * i)) for i in range(5)]
+        )
         many = await s3dlio.get_many_async([backend.uri(f"m/{i}") for i in range(5)])
         assert [len(v) for _, v in many] == [0, 1, 2, 3, 4]
         assert await s3dlio.get_many_stats_async([backend.uri("a")]) == (1, 10)
@@ -148,7 +150,9 @@ def test_spawned_process_sees_the_same_api(backend: Backend) -> None:
 def test_import_does_not_pull_heavy_frameworks() -> None:
     import subprocess
 
-    code = "import sys, s3dlio; print(any(m in sys.modules for m in ('torch', 'jax', 'tensorflow')))"
+    code = (
+        "import sys, s3dlio; print(any(m in sys.modules for m in ('torch', 'jax', 'tensorflow')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

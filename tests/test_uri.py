@@ -18,7 +18,10 @@ from s3dlio.uri import expand_template, format_object_name, parse_uri
         ),
         ("s3://localhost:9000/b/k", {"endpoint": "localhost:9000", "bucket": "b", "key": "k"}),
         ("s3://[::1]:9000/b/k", {"endpoint": "[::1]:9000", "bucket": "b", "key": "k"}),
-        ("s3://host.example.com/b/k", {"endpoint": None, "bucket": "host.example.com", "key": "b/k"}),
+        (
+            "s3://host.example.com/b/k",
+            {"endpoint": None, "bucket": "host.example.com", "key": "b/k"},
+        ),
         ("s3://bucket/", {"endpoint": None, "bucket": "bucket", "key": ""}),
         ("s3://host:9000/bucket", {"endpoint": "host:9000", "bucket": "bucket", "key": ""}),
         ("s3://b//k", {"endpoint": None, "bucket": "b", "key": "/k"}),
@@ -31,7 +34,8 @@ def test_parse_s3_uri_full_matches_reference_table(uri: str, expected: dict[str,
 
 
 @pytest.mark.parametrize(
-    "uri", ["s3://bucket", "s3://", "s3:///k", "s3://host:9000/", "gs://b/k", "file:///x", "S3://b/k"]
+    "uri",
+    ["s3://bucket", "s3://", "s3:///k", "s3://host:9000/", "gs://b/k", "file:///x", "S3://b/k"],
 )
 def test_parse_s3_uri_full_rejects_like_reference(uri: str) -> None:
     with pytest.raises(s3dlio.InvalidURIError) as info:
@@ -71,8 +75,13 @@ def test_unknown_or_missing_scheme_is_a_clear_value_error(uri: str) -> None:
 
 @pytest.mark.parametrize(
     ("uri", "words"),
-    [("s3:///k", "empty bucket"), ("az://acct", "missing container"), ("gs://", "empty bucket"),
-     ("file://", "empty path"), ("s3://h:9/", "missing bucket")],
+    [
+        ("s3:///k", "empty bucket"),
+        ("az://acct", "missing container"),
+        ("gs://", "empty bucket"),
+        ("file://", "empty path"),
+        ("s3://h:9/", "missing bucket"),
+    ],
 )
 def test_malformed_uri_names_the_problem_and_the_uri(uri: str, words: str) -> None:
     with pytest.raises(s3dlio.InvalidURIError) as info:
@@ -83,7 +92,10 @@ def test_malformed_uri_names_the_problem_and_the_uri(uri: str, words: str) -> No
 
 def test_template_ranges_expand_to_cartesian_product() -> None:
     assert expand_template("s3://ep{1...2}/x{1...2}") == [
-        "s3://ep1/x1", "s3://ep1/x2", "s3://ep2/x1", "s3://ep2/x2"
+        "s3://ep1/x1",
+        "s3://ep1/x2",
+        "s3://ep2/x1",
+        "s3://ep2/x2",
     ]
     assert expand_template("h{8...10}") == ["h8", "h9", "h10"]
     assert expand_template("h{1..3}") == ["h{1..3}"]  # two dots stay literal

@@ -507,8 +507,37 @@ def put_many_async(
     return runtime.run_async(put_many, prepared, max_in_flight)
 
 
-def put_async(prefix: str, num: int, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
-    return runtime.run_async(lambda: put(prefix, num, *args, **kwargs))
+def put_async(
+    prefix: str,
+    num: int,
+    template: str | None = None,
+    max_in_flight: int = 64,
+    size: int | None = None,
+    should_create_bucket: bool = False,
+    object_type: str = "zeros",
+    dedup_factor: int = 1,
+    compress_factor: int = 1,
+    data_gen_algorithm: str = "random",
+    data_gen_mode: str = "streaming",
+    chunk_size: int = 262144,
+) -> asyncio.Future[None]:
+    """:func:`put` as a Future."""
+    return runtime.run_async(
+        lambda: put(
+            prefix,
+            num,
+            template,
+            max_in_flight,
+            size,
+            should_create_bucket,
+            object_type,
+            dedup_factor,
+            compress_factor,
+            data_gen_algorithm,
+            data_gen_mode,
+            chunk_size,
+        )
+    )
 
 
 def stat_async(uri: str) -> asyncio.Future[dict[str, Any]]:

@@ -256,3 +256,15 @@ def test_mkdir_over_a_file_is_refused(backend: Backend) -> None:
     s3dlio.put_bytes(backend.uri("f"), b"x")
     with pytest.raises(FileExistsError):
         s3dlio.mkdir(backend.uri("f"))
+
+
+def test_store_listing_streams_in_bounded_pages(backend: Backend) -> None:
+    from s3dlio.stores import store_for
+    from s3dlio.uri import parse_uri
+
+    s3dlio.put_many([(backend.uri(f"pages/d{i % 3}/{i:04d}"), b"") for i in range(2600)])
+    parsed = parse_uri(backend.uri("pages/"))
+    pages = store_for(parsed).list(parsed.key, recursive=True)
+    first = next(pages)  # a generator: the first page arrives before the walk is finished
+    sizes = [len(first.objects)] + [len(p.objects) for p in pages]
+    assert max(sizes) <= 1000 and sum(sizes) == 2600

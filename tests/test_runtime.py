@@ -162,3 +162,25 @@ def test_star_import_does_not_shadow_builtin_list() -> None:
     exec("from s3dlio import *", namespace)
     assert "list" not in namespace
     assert callable(s3dlio.list)
+
+
+def test_interpreter_exits_cleanly_after_bulk_io(backend: Backend) -> None:
+    import subprocess
+
+    script = (
+        "import s3dlio, sys; u = sys.argv[1];"
+        "s3dlio.put_many([(u + str(i), b'x') for i in range(200)], max_in_flight=32);"
+        "assert len(s3dlio.get_many([u + str(i) for i in range(200)])) == 200"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, backend.uri("exit-")], capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+
+
+def test_async_twins_keep_the_sync_signature() -> None:
+    import inspect
+
+    assert inspect.signature(s3dlio.put_async) == inspect.signature(s3dlio.put)
+    assert s3dlio.get_many_async.__name__ == "get_many_async"

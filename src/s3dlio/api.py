@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from . import config
 from .buffers import BytesView, as_payload
@@ -462,25 +463,29 @@ def init_logging(level: str) -> None:
 
 # -- async twins ----------------------------------------------------------------------------
 
-
-def get_async(uri: str) -> asyncio.Future[BytesView]:
-    return runtime.run_async(get, uri)
-
-
-def get_range_async(uri: str, offset: int, length: int | None = None) -> asyncio.Future[BytesView]:
-    return runtime.run_async(get_range, uri, offset, length)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def get_many_async(
-    uris: Sequence[str], max_in_flight: int = 64
-) -> asyncio.Future[_list[tuple[str, BytesView]]]:
-    return runtime.run_async(get_many, _list(uris), max_in_flight)
+def _async_twin(fn: Callable[P, R]) -> Callable[P, asyncio.Future[R]]:
+    """The ``*_async`` form of ``fn``: same signature, returns an ``asyncio.Future`` of the
+    running loop (raises ``RuntimeError("no running event loop")`` outside one)."""
+
+    @functools.wraps(fn)
+    def twin(*args: P.args, **kwargs: P.kwargs) -> asyncio.Future[R]:
+        return runtime.run_async(functools.partial(fn, *args, **kwargs))
+
+    twin.__name__ = twin.__qualname__ = f"{fn.__name__}_async"
+    return twin
 
 
-def get_many_stats_async(
-    uris: Sequence[str], max_in_flight: int = 64
-) -> asyncio.Future[tuple[int, int]]:
-    return runtime.run_async(get_many_stats, _list(uris), max_in_flight)
+get_async = _async_twin(get)
+get_range_async = _async_twin(get_range)
+get_many_async = _async_twin(get_many)
+get_many_stats_async = _async_twin(get_many_stats)
+put_async = _async_twin(put)
+stat_async = _async_twin(stat)
+mkdir_async = _async_twin(mkdir)
 
 
 def _payload_for_async(data: object, borrow: bool) -> memoryview:
@@ -507,43 +512,6 @@ def put_many_async(
     return runtime.run_async(put_many, prepared, max_in_flight)
 
 
-def put_async(
-    prefix: str,
-    num: int,
-    template: str | None = None,
-    max_in_flight: int = 64,
-    size: int | None = None,
-    should_create_bucket: bool = False,
-    object_type: str = "zeros",
-    dedup_factor: int = 1,
-    compress_factor: int = 1,
-    data_gen_algorithm: str = "random",
-    data_gen_mode: str = "streaming",
-    chunk_size: int = 262144,
-) -> asyncio.Future[None]:
-    """:func:`put` as a Future."""
-    return runtime.run_async(
-        lambda: put(
-            prefix,
-            num,
-            template,
-            max_in_flight,
-            size,
-            should_create_bucket,
-            object_type,
-            dedup_factor,
-            compress_factor,
-            data_gen_algorithm,
-            data_gen_mode,
-            chunk_size,
-        )
-    )
-
-
-def stat_async(uri: str) -> asyncio.Future[dict[str, Any]]:
-    return runtime.run_async(stat, uri)
-
-
 def stat_many_async(uris: Sequence[str]) -> asyncio.Future[_list[dict[str, Any]]]:
     """Stat dicts in input order; a missing object fails the whole call, naming it."""
     uri_list = _list(uris)
@@ -558,10 +526,6 @@ def exists_async(uri: str) -> asyncio.Future[bool]:
 def head_async(uri: str) -> asyncio.Future[ObjectMetadata | None]:
     """:class:`ObjectMetadata`, or ``None`` when the object does not exist."""
     return runtime.run_async(_head, uri)
-
-
-def mkdir_async(uri: str) -> asyncio.Future[None]:
-    return runtime.run_async(mkdir, uri)
 
 
 def _get_into(uri: str, dst: memoryview, expected_len: int) -> int:

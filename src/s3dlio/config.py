@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 __all__ = [
     "AwsSettings",
@@ -105,6 +106,58 @@ def direct_io_bounce_size() -> int:
 
 def direct_io_bounce_buffers() -> int:
     return _int("S3DLIO_DIRECT_IO_BOUNCE_BUFFERS", 4)
+
+
+_MiB = 1 << 20
+
+
+def multipart_threshold() -> int:
+    """Objects larger than this are uploaded in parts (``S3DLIO_MULTIPART_THRESHOLD_MB``, 32)."""
+    return _int("S3DLIO_MULTIPART_THRESHOLD_MB", 32, minimum=0) * _MiB
+
+
+def multipart_part_size(object_size: int) -> int:
+    """Part size for an object of ``object_size`` bytes: ``S3DLIO_MULTIPART_PART_SIZE_MB``
+    (default 16 MiB), raised so an object never needs more than 10,000 parts."""
+    base = _int("S3DLIO_MULTIPART_PART_SIZE_MB", 16) * _MiB
+    return max(base, -(-object_size // 10_000), 5 * _MiB)
+
+
+def retry_settings() -> dict[str, object]:
+    """obstore retry configuration: ``S3DLIO_MAX_RETRY_ATTEMPTS`` (3), backoff 100 ms..2 s,
+    and a 30 s budget for retrying one request."""
+    return {
+        "max_retries": _int("S3DLIO_MAX_RETRY_ATTEMPTS", 3, minimum=0),
+        "retry_timeout": timedelta(seconds=_int("S3DLIO_RETRY_TIMEOUT_SECS", 30)),
+        "backoff": {
+            "init_backoff": timedelta(milliseconds=100),
+            "max_backoff": timedelta(seconds=2),
+            "base": 2,
+        },
+    }
+
+
+def client_options(allow_http: bool) -> dict[str, object]:
+    """HTTP client options: ``S3DLIO_CONNECT_TIMEOUT_SECS`` (5) and
+    ``S3DLIO_OPERATION_TIMEOUT_SECS`` (300, whole request)."""
+    return {
+        "allow_http": allow_http,
+        "connect_timeout": f"{_int('S3DLIO_CONNECT_TIMEOUT_SECS', 5)}s",
+        "timeout": f"{_int('S3DLIO_OPERATION_TIMEOUT_SECS', 300)}s",
+    }
+
+
+def tls_ports() -> set[int]:
+    """Ports for which an ``s3://host:port/...`` endpoint uses https
+    (``S3DLIO_S3_ENDPOINT_TLS_PORTS``, comma-separated; default 443)."""
+    raw = _get("S3DLIO_S3_ENDPOINT_TLS_PORTS") or "443"
+    return {int(p) for p in raw.replace(" ", "").split(",") if p.isdigit()}
+
+
+def gcs_write_api() -> str | None:
+    """``S3DLIO_GCS_WRITE_API``: ``json`` or ``xml``; ``None`` means choose automatically."""
+    value = _get("S3DLIO_GCS_WRITE_API")
+    return value.lower() if value else None
 
 
 # -- cloud credentials and endpoints (consumed by the cloud backends) -------------------------

@@ -6,14 +6,21 @@ from __future__ import annotations
 import os
 import threading
 
+from .. import config
 from ..errors import UnsupportedOperationError
 from ..uri import ObjectURI
+from .azure import AzureStore
 from .base import ListPage, ObjectMeta, ObjectStore, ObjectWriter
 from .direct import DirectIOStore
 from .file import FileStore
+from .gcs import GCSStore
+from .s3 import S3Store
 
 __all__ = [
+    "AzureStore",
     "DirectIOStore",
+    "GCSStore",
+    "S3Store",
     "FileStore",
     "ListPage",
     "ObjectMeta",
@@ -23,7 +30,7 @@ __all__ = [
     "store_for",
 ]
 
-_cache: dict[tuple[str, str, str | None, str | None], ObjectStore] = {}
+_cache: dict[tuple[str, str, str | None, str | None, int], ObjectStore] = {}
 _cache_pid = os.getpid()
 _lock = threading.Lock()
 _LOCAL: dict[str, ObjectStore] = {"file": FileStore(), "direct": DirectIOStore()}
@@ -35,19 +42,33 @@ def store_for(uri: ObjectURI) -> ObjectStore:
     if local is not None:
         return local
     global _cache_pid
-    ident = (uri.scheme, uri.bucket, uri.endpoint, uri.account)
+    # Credentials and endpoints are part of the identity: changing the environment gives a
+    # new client instead of silently reusing the old one.
+    ident = (uri.scheme, uri.bucket, uri.endpoint, uri.account, _fingerprint(uri.scheme))
     with _lock:
         if _cache_pid != os.getpid():  # a forked child must not reuse its parent's clients
             _cache.clear()
             _cache_pid = os.getpid()
         store = _cache.get(ident)
         if store is None:
-            raise UnsupportedOperationError(
-                f"the {uri.scheme}:// backend is not available yet in this version of s3dlio "
-                "(only file:// and direct:// are)",
-                uri=str(uri),
-            )
+            store = _cache[ident] = _build(uri)
         return store
+
+
+def _build(uri: ObjectURI) -> ObjectStore:
+    if uri.scheme == "s3":
+        return S3Store(uri.bucket, uri.endpoint)
+    if uri.scheme == "az":
+        assert uri.account is not None
+        return AzureStore(uri.account, uri.bucket)
+    if uri.scheme == "gs":
+        return GCSStore(uri.bucket, uri.spelling or "gs")
+    raise UnsupportedOperationError(f"no backend for {uri.scheme}://", uri=str(uri))
+
+
+def _fingerprint(scheme: str) -> int:
+    settings: object = {"s3": config.aws, "az": config.azure, "gs": config.gcs}[scheme]()
+    return hash(tuple(vars(settings).values()))
 
 
 def clear_cache() -> None:

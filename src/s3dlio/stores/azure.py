@@ -1,0 +1,56 @@
+"""``az://account/container/key``: Azure Blob Storage (and Azurite) through obstore.
+
+Credentials: ``AZURE_STORAGE_ACCOUNT_KEY`` (shared key) or a SAS token
+(``S3DLIO_AZURE_SAS_TOKEN`` / ``AZURE_STORAGE_SAS_TOKEN``); one is required. The account is the
+URI's. ``AZURE_STORAGE_ENDPOINT`` / ``AZURE_BLOB_ENDPOINT_URL`` name a custom endpoint the
+way the reference reads them, **without** the account (``http://127.0.0.1:10000``); requests
+then go path-style to ``<endpoint>/<account>/<container>/<blob>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config
+from ..errors import PermissionDeniedError
+from .objstore import ObstoreStore
+
+__all__ = ["AzureStore"]
+
+
+class AzureStore(ObstoreStore):
+    scheme = "az"
+
+    def __init__(self, account: str, container: str) -> None:
+        root = f"az://{account}/{container}/"
+        super().__init__(root)
+        settings = config.azure()
+        if not (settings.account_key or settings.sas_token):
+            raise PermissionDeniedError(
+                "missing Azure credentials: set AZURE_STORAGE_ACCOUNT_KEY or "
+                "S3DLIO_AZURE_SAS_TOKEN",
+                uri=root,
+                operation="connect",
+            )
+        self.account = account
+        self.container = container
+        self.endpoint = f"{settings.endpoint.rstrip('/')}/{account}" if settings.endpoint else None
+        self._settings = settings
+
+    def _build(self, mod: Any) -> Any:
+        s = self._settings
+        options: dict[str, Any] = {"account_name": self.account}
+        if s.account_key:
+            options["account_key"] = s.account_key
+        else:
+            options["sas_key"] = (s.sas_token or "").lstrip("?")
+        if self.endpoint:
+            options["endpoint"] = self.endpoint
+        return mod._store.AzureStore(
+            self.container,
+            client_options=config.client_options(
+                allow_http=bool(self.endpoint and self.endpoint.startswith("http://"))
+            ),
+            retry_config=config.retry_settings(),
+            **options,
+        )

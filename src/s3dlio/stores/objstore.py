@@ -1,0 +1,255 @@
+"""What the S3, Azure and GCS stores share: the protocol implemented once over obstore.
+
+Each backend module only says how to build its native obstore store from the configuration
+(and, for GCS against an emulator, how to write). Native store objects are built lazily and
+per process (see :mod:`._obstore` for why), so a store object survives ``fork`` and pickles
+(its configuration is pickled, never a native object).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from .. import config
+from ..buffers import BytesView
+from ..errors import ObjectNotFoundError, S3dlioError
+from ._obstore import call, native, translate
+from .base import ListPage, ObjectMeta
+
+__all__ = ["ObstoreStore", "ObstoreWriter"]
+
+_EMPTY = BytesView(b"")
+LIST_PAGE = 1000
+
+
+def _meta(raw: dict[str, Any]) -> ObjectMeta:
+    modified = raw.get("last_modified")
+    mtime_ns = None
+    if isinstance(modified, datetime):
+        mtime_ns = int(modified.timestamp()) * 1_000_000_000 + modified.microsecond * 1000
+    return ObjectMeta(
+        key=raw["path"],
+        size=int(raw["size"]),
+        mtime_ns=mtime_ns,
+        etag=raw.get("e_tag"),
+        version_id=raw.get("version"),
+    )
+
+
+def _native_path(prefix: str) -> str | None:
+    # object_store paths have no leading/trailing "/" and no empty segments.
+    stripped = prefix.strip("/")
+    return stripped or None
+
+
+class ObstoreWriter:
+    """Streaming write through obstore's multipart writer; visible only after ``close``."""
+
+    def __init__(self, store: ObstoreStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        mod, native_store = store._native()
+        self._file = call(
+            store.uri(key),
+            "open_writer",
+            mod.open_writer,
+            native_store,
+            key,
+            buffer_size=config.multipart_part_size(0),
+        )
+        self._written = 0
+        self._done = False
+
+    @property
+    def bytes_written(self) -> int:
+        return self._written
+
+    def write(self, data: memoryview) -> int:
+        if self._done:
+            raise S3dlioError(
+                "writer already closed", uri=self._store.uri(self._key), operation="write"
+            )
+        try:
+            self._file.write(data)
+        except Exception as exc:
+            self.abort()
+            raise translate(exc, self._store.uri(self._key), "write") from exc
+        self._written += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if self._done:
+            raise S3dlioError(
+                "writer already closed", uri=self._store.uri(self._key), operation="close"
+            )
+        self._done = True
+        call(self._store.uri(self._key), "close", self._file.close)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        # Leaving the context with an exception makes obstore abort the multipart upload.
+        with contextlib.suppress(Exception):
+            self._file.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> ObstoreWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            if not self._done:
+                self.close()
+        else:
+            self.abort()
+
+
+class ObstoreStore:
+    """A bucket/container served through obstore. Subclasses implement :meth:`_build`."""
+
+    scheme = ""
+
+    def __init__(self, root: str) -> None:
+        self.root = root  # "s3://bucket/", used to render URIs in errors
+        self._pid = 0
+        self._cached: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cached"] = None
+        state["_pid"] = 0
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def uri(self, key: str) -> str:
+        return self.root + key
+
+    def _build(self, mod: Any) -> Any:
+        raise NotImplementedError
+
+    def _native(self) -> tuple[Any, Any]:
+        pid = os.getpid()
+        cached = self._cached
+        if cached is not None and self._pid == pid:
+            return cached
+        with self._lock:
+            if self._cached is None or self._pid != pid:
+                mod = native()
+                self._cached = (mod, call(self.root, "connect", self._build, mod))
+                self._pid = pid
+            return self._cached
+
+    # -- protocol --------------------------------------------------------------------------
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView:
+        mod, store = self._native()
+        uri = self.uri(key)
+        if offset == 0 and length is None:
+            result = call(uri, "get", mod.get, store, key)
+            return BytesView(call(uri, "get", result.bytes))
+        if length == 0:
+            self.head(key)
+            return _EMPTY
+        rng: Any = {"offset": offset} if length is None else (offset, offset + length)
+        try:
+            result = mod.get(store, key, options={"range": rng})
+            return BytesView(result.bytes())
+        except Exception as exc:
+            error = translate(exc, uri, "get_range")
+            if isinstance(error, ObjectNotFoundError):
+                raise error from exc
+            # A range starting at or past the end: S3 says 416, object_store complains about
+            # the range. The contract is an empty view, so check the size.
+            size = self.head(key).size
+            if offset >= size:
+                return _EMPTY
+            if length is not None and offset + length > size:
+                return self.get(key, offset, size - offset)
+            raise error from exc
+
+    def put(self, key: str, data: memoryview) -> None:
+        mod, store = self._native()
+        size = len(data)
+        multipart = size > config.multipart_threshold()
+        call(
+            self.uri(key),
+            "put",
+            mod.put,
+            store,
+            key,
+            data,
+            use_multipart=multipart,
+            chunk_size=config.multipart_part_size(size),
+        )
+
+    def open_writer(self, key: str) -> ObstoreWriter:
+        return ObstoreWriter(self, key)
+
+    def head(self, key: str) -> ObjectMeta:
+        mod, store = self._native()
+        return _meta(call(self.uri(key), "head", mod.head, store, key))
+
+    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]:
+        mod, store = self._native()
+        uri = self.uri(prefix)
+        path = _native_path(prefix)
+        if recursive:
+            stream = call(uri, "list", mod.list, store, path, chunk_size=LIST_PAGE)
+            while True:
+                try:
+                    batch = next(stream)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    raise translate(exc, uri, "list") from exc
+                yield ListPage([_meta(m) for m in batch])
+        else:
+            result = call(uri, "list", mod.list_with_delimiter, store, path)
+            objects = [_meta(m) for m in result["objects"]]
+            prefixes = [p.rstrip("/") + "/" for p in result["common_prefixes"]]
+            for start in range(0, max(len(objects), len(prefixes), 1), LIST_PAGE):
+                chunk_o = objects[start : start + LIST_PAGE]
+                chunk_p = prefixes[start : start + LIST_PAGE]
+                if chunk_o or chunk_p:
+                    yield ListPage(chunk_o, chunk_p)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        mod, store = self._native()
+        uri = self.uri(keys[0])
+        try:
+            mod.delete(store, list(keys))
+        except Exception as exc:
+            error = translate(exc, uri, "delete")
+            if not isinstance(error, ObjectNotFoundError):
+                raise error from exc
+            # Some backends fail a whole batch for one missing key: retry one by one,
+            # ignoring keys that are already gone.
+            for key in keys:
+                try:
+                    mod.delete(store, key)
+                except Exception as one:
+                    err = translate(one, self.uri(key), "delete")
+                    if not isinstance(err, ObjectNotFoundError):
+                        raise err from one
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        mod, store = self._native()
+        call(self.uri(src_key), "copy", mod.copy, store, src_key, dst_key)
+
+    def mkdir(self, key: str) -> None:
+        """Object stores have no directories: nothing to do."""
+
+    def rmdir(self, key: str) -> None:
+        """Object stores have no directories: nothing to do."""

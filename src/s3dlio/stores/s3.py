@@ -1,0 +1,65 @@
+"""``s3://``: Amazon S3 and S3-compatible servers through obstore.
+
+Configuration (read by :mod:`s3dlio.config`): ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``
+are required (as in the reference; this also keeps the client from probing instance metadata),
+``AWS_SESSION_TOKEN``, ``AWS_REGION`` (default ``us-east-1``), and the endpoint from the URI
+(``s3://host:port/bucket/key``: https on ports in ``S3DLIO_S3_ENDPOINT_TLS_PORTS``, else http)
+or ``AWS_ENDPOINT_URL``. Requests are path-style.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config
+from ..errors import PermissionDeniedError
+from .objstore import ObstoreStore
+
+__all__ = ["S3Store"]
+
+
+def endpoint_url(uri_endpoint: str | None, settings: config.AwsSettings) -> str | None:
+    if uri_endpoint:
+        port = uri_endpoint.rsplit(":", 1)[-1]
+        tls = port.isdigit() and int(port) in config.tls_ports()
+        return f"{'https' if tls else 'http'}://{uri_endpoint}"
+    return settings.endpoint_url
+
+
+class S3Store(ObstoreStore):
+    scheme = "s3"
+
+    def __init__(self, bucket: str, uri_endpoint: str | None = None) -> None:
+        root = f"s3://{uri_endpoint + '/' if uri_endpoint else ''}{bucket}/"
+        super().__init__(root)
+        settings = config.aws()
+        if not settings.has_credentials:
+            raise PermissionDeniedError(
+                "missing S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                uri=root,
+                operation="connect",
+            )
+        self.bucket = bucket
+        self.endpoint = endpoint_url(uri_endpoint, settings)
+        self._settings = settings
+
+    def _build(self, mod: Any) -> Any:
+        s = self._settings
+        options: dict[str, Any] = {
+            "access_key_id": s.access_key_id,
+            "secret_access_key": s.secret_access_key,
+            "region": s.region or "us-east-1",
+            "virtual_hosted_style_request": False,
+        }
+        if s.session_token:
+            options["session_token"] = s.session_token
+        if self.endpoint:
+            options["endpoint"] = self.endpoint
+        return mod._store.S3Store(
+            self.bucket,
+            client_options=config.client_options(
+                allow_http=bool(self.endpoint and self.endpoint.startswith("http://"))
+            ),
+            retry_config=config.retry_settings(),
+            **options,
+        )

@@ -39,13 +39,19 @@ __all__ = [
     "redact",
 ]
 
-_QUERY = re.compile(r"\?[^\s'\"]*")
+# A query string of a URL/URI (it may carry SAS tokens or presigned signatures).
+_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?'\"<>]*)\?[^\s'\"<>]*")
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+# Signature-like parameters outside a URL (a SAS token on its own).
+_SIGNATURE = re.compile(r"\b(sig|signature|X-Amz-Signature|X-Amz-Credential|se|sp|sv)=[^&\s'\"]+")
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with URI query strings and ``user:password@`` parts removed."""
-    return _USERINFO.sub("<redacted>@", _QUERY.sub("?<query redacted>", text))
+    """Return ``text`` with URL query strings, ``user:password@`` parts and signature
+    parameters removed."""
+    text = _QUERY.sub(r"\1?<query redacted>", text)
+    text = _SIGNATURE.sub(r"\1=<redacted>", text)
+    return _USERINFO.sub("<redacted>@", text)
 
 
 class S3dlioError(RuntimeError):

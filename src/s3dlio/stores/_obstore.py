@@ -99,6 +99,13 @@ _BY_NAME: dict[str, type[S3dlioError]] = {
     "NotSupportedError": UnsupportedOperationError,
     "InvalidPathError": InvalidArgumentError,
     "UnknownConfigurationKeyError": InvalidArgumentError,
+    # obstore also raises plain builtins
+    "FileNotFoundError": ObjectNotFoundError,
+    "PermissionError": PermissionDeniedError,
+    "FileExistsError": AlreadyExistsError,
+    "NotImplementedError": UnsupportedOperationError,
+    "TimeoutError": StorageTimeoutError,
+    "ConnectionError": NetworkError,
 }
 
 _THROTTLED = ("SlowDown", "TooManyRequests", "429 ", "503 ", "Service Unavailable", "throttl")
@@ -129,8 +136,8 @@ def translate(exc: BaseException, uri: str, operation: str) -> S3dlioError:
     """The s3dlio error for an exception raised by obstore (either module copy)."""
     if isinstance(exc, S3dlioError):
         return exc
-    message = str(exc).strip() or type(exc).__name__
-    # First line only: obstore appends long debug chains that repeat the request URL.
+    # obstore appends a "Debug source:" dump (retry settings, URLs); classify on the text above.
+    message = str(exc).split("Debug source:", 1)[0].strip() or type(exc).__name__
     short = message.splitlines()[0][:2000]
     for cls in type(exc).__mro__:
         target = _BY_NAME.get(cls.__name__)

@@ -154,12 +154,6 @@ def tls_ports() -> set[int]:
     return {int(p) for p in raw.replace(" ", "").split(",") if p.isdigit()}
 
 
-def gcs_write_api() -> str | None:
-    """``S3DLIO_GCS_WRITE_API``: ``json`` or ``xml``; ``None`` means choose automatically."""
-    value = _get("S3DLIO_GCS_WRITE_API")
-    return value.lower() if value else None
-
-
 # -- cloud credentials and endpoints (consumed by the cloud backends) -------------------------
 
 
@@ -210,6 +204,7 @@ class GcsSettings:
     endpoint: str | None
     credentials_file: str | None
     project: str | None
+    write_api: str | None  # S3DLIO_GCS_WRITE_API: "json", "xml", or None (automatic)
 
 
 def gcs() -> GcsSettings:
@@ -220,4 +215,5 @@ def gcs() -> GcsSettings:
         endpoint=endpoint,
         credentials_file=_get("GOOGLE_APPLICATION_CREDENTIALS"),
         project=_get("GOOGLE_CLOUD_PROJECT"),
+        write_api=(_get("S3DLIO_GCS_WRITE_API") or "").lower() or None,
     )

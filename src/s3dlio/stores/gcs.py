@@ -53,7 +53,7 @@ class GCSStore(ObstoreStore):
                 uri=root,
                 operation="connect",
             )
-        api = config.gcs_write_api() or ("json" if self.endpoint else "xml")
+        api = settings.write_api or ("json" if self.endpoint else "xml")
         if api not in ("json", "xml"):
             raise InvalidArgumentError(f"S3DLIO_GCS_WRITE_API={api!r}: use json or xml")
         if api == "json" and self.endpoint is None:
@@ -92,6 +92,7 @@ class GCSStore(ObstoreStore):
         if not self.json_writes:
             super().put(key, data)
             return
+        self._checked(key, "put")
         if len(data) <= CHUNK:
             self._json(
                 "POST",
@@ -108,7 +109,7 @@ class GCSStore(ObstoreStore):
     def open_writer(self, key: str) -> Any:
         if not self.json_writes:
             return super().open_writer(key)
-        return JsonUploadWriter(self, key)
+        return JsonUploadWriter(self, self._checked(key, "open_writer"))
 
     def copy(self, src_key: str, dst_key: str) -> None:
         if not self.json_writes:
@@ -263,6 +264,11 @@ class JsonUploadWriter:
             self._store._json(
                 "DELETE", "", {}, b"", self._key, "abort", url=self._session, ok=(200, 204, 499)
             )
+
+    def __del__(self) -> None:
+        # Dropped without close(): never publish a partial object.
+        if not getattr(self, "_done", True):
+            self.abort()
 
     def __enter__(self) -> JsonUploadWriter:
         return self

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import config
 from ..buffers import BytesView
-from ..errors import ObjectNotFoundError, S3dlioError
+from ..errors import InvalidArgumentError, ObjectNotFoundError, S3dlioError
 from ._obstore import call, native, translate
 from .base import ListPage, ObjectMeta
 
@@ -98,6 +98,11 @@ class ObstoreWriter:
         with contextlib.suppress(Exception):
             self._file.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
+    def __del__(self) -> None:
+        # Dropped without close(): never publish a partial object.
+        if not getattr(self, "_done", True):
+            self.abort()
+
     def __enter__(self) -> ObstoreWriter:
         return self
 
@@ -137,6 +142,19 @@ class ObstoreStore:
     def _build(self, mod: Any) -> Any:
         raise NotImplementedError
 
+    def _checked(self, key: str, operation: str) -> str:
+        # object_store paths cannot hold empty segments; it would silently drop a leading "/"
+        # and write a different key, so refuse such keys instead.
+        segments = key.split("/")
+        if "" in segments or "." in segments or ".." in segments:
+            raise InvalidArgumentError(
+                "object keys with empty, '.' or '..' path segments (a leading, trailing or "
+                "doubled '/') are not supported on object stores",
+                uri=self.uri(key),
+                operation=operation,
+            )
+        return key
+
     def _native(self) -> tuple[Any, Any]:
         pid = os.getpid()
         cached = self._cached
@@ -153,7 +171,7 @@ class ObstoreStore:
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView:
         mod, store = self._native()
-        uri = self.uri(key)
+        uri = self.uri(self._checked(key, "get"))
         if offset == 0 and length is None:
             result = call(uri, "get", mod.get, store, key)
             return BytesView(call(uri, "get", result.bytes))
@@ -179,6 +197,7 @@ class ObstoreStore:
 
     def put(self, key: str, data: memoryview) -> None:
         mod, store = self._native()
+        self._checked(key, "put")
         size = len(data)
         multipart = size > config.multipart_threshold()
         call(
@@ -193,11 +212,11 @@ class ObstoreStore:
         )
 
     def open_writer(self, key: str) -> ObstoreWriter:
-        return ObstoreWriter(self, key)
+        return ObstoreWriter(self, self._checked(key, "open_writer"))
 
     def head(self, key: str) -> ObjectMeta:
         mod, store = self._native()
-        return _meta(call(self.uri(key), "head", mod.head, store, key))
+        return _meta(call(self.uri(self._checked(key, "head")), "head", mod.head, store, key))
 
     def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]:
         mod, store = self._native()

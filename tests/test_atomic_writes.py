@@ -35,6 +35,9 @@ KILL_SCRIPT = textwrap.dedent(
 
 
 def visible_files(backend: Backend) -> list[str]:
+    """Every file or object under the backend's prefix, however it got there."""
+    if backend.root is None:
+        return sorted(u[len(backend.uri()) :] for u in s3dlio.list(backend.uri(), recursive=True))
     return sorted(
         os.path.relpath(os.path.join(root, name), backend.root)
         for root, _, files in os.walk(backend.root)

@@ -71,8 +71,11 @@ def test_stat_dict_matches_reference_shape(backend: Backend) -> None:
     assert len(st) == 16
     assert st["size"] == 5
     assert st["last_modified"].endswith("Z") and "T" in st["last_modified"]
-    assert st["etag"].startswith("file-5-")
-    assert st["storage_class"] == ("DIRECT_IO" if backend.scheme == "direct" else "STANDARD")
+    if backend.is_local:
+        assert st["etag"].startswith("file-5-")
+        assert st["storage_class"] == ("DIRECT_IO" if backend.scheme == "direct" else "STANDARD")
+    else:
+        assert st["etag"]
     assert st["metadata"] == {}
     assert s3dlio.stat_object(backend.uri("s.bin")) == st
 
@@ -89,41 +92,61 @@ def test_exists_raises_on_malformed_uri_instead_of_false() -> None:
         s3dlio.exists("bogus://x/y")
 
 
-def test_exists_does_not_turn_a_failure_into_false(backend: Backend) -> None:
+def test_exists_does_not_turn_a_failure_into_false(local_backend: Backend) -> None:
     # A symlink loop makes stat fail with ELOOP: a real failure, not "missing".
-    os.symlink("loop", backend.root / "loop")
+    # (Object stores: see test_cloud.py for denied and unreachable.)
+    assert local_backend.root is not None
+    os.symlink("loop", local_backend.root / "loop")
     with pytest.raises(s3dlio.S3dlioError) as info:
-        s3dlio.exists(backend.uri("loop"))
+        s3dlio.exists(local_backend.uri("loop"))
     assert not isinstance(info.value, FileNotFoundError)
-    assert backend.uri("loop") in str(info.value)
+    assert local_backend.uri("loop") in str(info.value)
 
 
-def test_directory_where_object_expected(backend: Backend) -> None:
-    s3dlio.put_bytes(backend.uri("d/f"), b"x")
+def test_directory_where_object_expected(local_backend: Backend) -> None:
+    b = local_backend
+    s3dlio.put_bytes(b.uri("d/f"), b"x")
     with pytest.raises(s3dlio.IsADirectoryObjectError):
-        s3dlio.get(backend.uri("d"))
+        s3dlio.get(b.uri("d"))
     with pytest.raises(IsADirectoryError):
-        s3dlio.put_bytes(backend.uri("d"), b"y")
+        s3dlio.put_bytes(b.uri("d"), b"y")
     with pytest.raises(IsADirectoryError):
-        s3dlio.put_bytes(backend.uri("d/"), b"y")
-    assert s3dlio.get(backend.uri("d/f")) == b"x"
+        s3dlio.put_bytes(b.uri("d/"), b"y")
+    assert s3dlio.get(b.uri("d/f")) == b"x"
 
 
-def test_put_under_a_file_is_refused(backend: Backend) -> None:
-    s3dlio.put_bytes(backend.uri("plain"), b"x")
+def test_prefix_is_not_an_object_on_object_stores(cloud_backend: Backend) -> None:
+    b = cloud_backend
+    s3dlio.put_bytes(b.uri("d/f"), b"x")
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.get(b.uri("d"))
+    s3dlio.put_bytes(b.uri("d"), b"an object beside the prefix")  # legal on object stores
+    assert s3dlio.get(b.uri("d")) == b"an object beside the prefix"
+    assert s3dlio.get(b.uri("d/f")) == b"x"
+
+
+def test_put_under_a_file_is_refused(local_backend: Backend) -> None:
+    b = local_backend
+    s3dlio.put_bytes(b.uri("plain"), b"x")
     with pytest.raises(s3dlio.S3dlioError):
-        s3dlio.put_bytes(backend.uri("plain/child"), b"y")
-    assert s3dlio.get(backend.uri("plain")) == b"x"
+        s3dlio.put_bytes(b.uri("plain/child"), b"y")
+    assert s3dlio.get(b.uri("plain")) == b"x"
 
 
 # -- listing ------------------------------------------------------------------------------
 
 
+TREE = ["a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin", "a-old/5.bin", "ab.bin"]
+
+
+def make_tree(b: Backend) -> Backend:
+    s3dlio.put_many([(b.uri(key), key.encode()) for key in TREE])
+    return b
+
+
 @pytest.fixture
 def tree(backend: Backend) -> Backend:
-    for key in ["a/1.bin", "a/2.bin", "a/sub/3.bin", "a/sub/deep/4.bin", "a-old/5.bin", "ab.bin"]:
-        s3dlio.put_bytes(backend.uri(key), key.encode())
-    return backend
+    return make_tree(backend)
 
 
 def test_list_non_recursive_includes_subdirectories(tree: Backend) -> None:
@@ -179,12 +202,13 @@ def test_list_keys_and_full_uris(tree: Backend) -> None:
 
 def test_list_pages_past_one_thousand(backend: Backend) -> None:
     items = [(backend.uri(f"many/{i:05d}"), b"") for i in range(2345)]
-    s3dlio.put_many(items, max_in_flight=8)
+    s3dlio.put_many(items, max_in_flight=32)
     got = s3dlio.list(backend.uri("many/"), recursive=True)
     assert sorted(got) == [u for u, _ in items]
 
 
-def test_list_containers(tree: Backend) -> None:
+def test_list_containers(local_backend: Backend) -> None:
+    tree = make_tree(local_backend)
     got = s3dlio.list_containers(tree.uri())
     assert [c["name"] for c in got] == ["a", "a-old"]
     assert got[0]["uri"] == tree.uri("a") and got[0]["creation_date"] is None
@@ -201,8 +225,11 @@ def test_delete_single_object(tree: Backend) -> None:
 
 
 def test_delete_directory_without_recursive_deletes_nothing(tree: Backend) -> None:
-    with pytest.raises(s3dlio.IsADirectoryObjectError, match="recursive"):
-        s3dlio.delete(tree.uri("a"))
+    if tree.is_local:
+        with pytest.raises(s3dlio.IsADirectoryObjectError, match="recursive"):
+            s3dlio.delete(tree.uri("a"))
+    else:
+        s3dlio.delete(tree.uri("a"))  # deletes the object "a", which does not exist
     assert len(s3dlio.list(tree.uri("a/"), recursive=True)) == 4
 
 
@@ -212,7 +239,9 @@ def test_delete_recursive_never_touches_sibling_prefix(tree: Backend) -> None:
     assert names(s3dlio.list(tree.uri(), recursive=True), tree) == ["a-old/5.bin", "ab.bin"]
 
 
-def test_delete_recursive_removes_emptied_directories(tree: Backend) -> None:
+def test_delete_recursive_removes_emptied_directories(local_backend: Backend) -> None:
+    tree = make_tree(local_backend)
+    assert tree.root is not None
     s3dlio.delete(tree.uri("a/"), recursive=True)
     assert not (tree.root / "a").exists()
     assert (tree.root / "a-old").is_dir()
@@ -240,7 +269,14 @@ def test_delete_many_objects_in_batches(backend: Backend) -> None:
 # -- directories ---------------------------------------------------------------------------
 
 
-def test_mkdir_and_rmdir(backend: Backend) -> None:
+def test_mkdir_and_rmdir_on_object_stores_are_no_ops(cloud_backend: Backend) -> None:
+    s3dlio.mkdir(cloud_backend.uri("x/y/z"))
+    s3dlio.rmdir(cloud_backend.uri("x/y/z"))
+    assert s3dlio.list(cloud_backend.uri(), recursive=True) == []
+
+
+def test_mkdir_and_rmdir(local_backend: Backend) -> None:
+    backend = local_backend
     s3dlio.mkdir(backend.uri("x/y/z"))
     s3dlio.mkdir(backend.uri("x/y/z"))  # existing is fine
     assert backend.uri("x/y/") in s3dlio.list(backend.uri("x/"))
@@ -252,10 +288,10 @@ def test_mkdir_and_rmdir(backend: Backend) -> None:
         s3dlio.rmdir(backend.uri("x/y/z"))
 
 
-def test_mkdir_over_a_file_is_refused(backend: Backend) -> None:
-    s3dlio.put_bytes(backend.uri("f"), b"x")
+def test_mkdir_over_a_file_is_refused(local_backend: Backend) -> None:
+    s3dlio.put_bytes(local_backend.uri("f"), b"x")
     with pytest.raises(FileExistsError):
-        s3dlio.mkdir(backend.uri("f"))
+        s3dlio.mkdir(local_backend.uri("f"))
 
 
 def test_store_listing_streams_in_bounded_pages(backend: Backend) -> None:
@@ -268,3 +304,20 @@ def test_store_listing_streams_in_bounded_pages(backend: Backend) -> None:
     first = next(pages)  # a generator: the first page arrives before the walk is finished
     sizes = [len(first.objects)] + [len(p.objects) for p in pages]
     assert max(sizes) <= 1000 and sum(sizes) == 2600
+
+
+def test_large_object_round_trip(backend: Backend) -> None:
+    import hashlib
+
+    import numpy as np
+
+    data = np.random.default_rng(7).bytes(100 * (1 << 20) + 12345)  # > multipart threshold
+    s3dlio.put_bytes(backend.uri("big/obj.bin"), data)
+    got = s3dlio.get(backend.uri("big/obj.bin"))
+    assert len(got) == len(data)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    assert (
+        s3dlio.get_range(backend.uri("big/obj.bin"), 50 << 20, 1000)
+        == data[50 << 20 : (50 << 20) + 1000]
+    )
+    assert s3dlio.stat(backend.uri("big/obj.bin"))["size"] == len(data)

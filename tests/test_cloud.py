@@ -9,6 +9,7 @@ import pickle
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,10 +110,11 @@ def test_endpoint_inside_the_uri(
 ) -> None:
     endpoint = servers["AWS_ENDPOINT_URL"].removeprefix("http://")
     monkeypatch.delenv("AWS_ENDPOINT_URL")
-    uri = f"s3://{endpoint}/{servers['S3DLIO_TEST_S3_BUCKET']}/in-uri/obj"
+    prefix = f"in-uri-{uuid.uuid4().hex}"
+    uri = f"s3://{endpoint}/{servers['S3DLIO_TEST_S3_BUCKET']}/{prefix}/obj"
     s3dlio.put_bytes(uri, b"via the URI endpoint")
     assert s3dlio.get(uri) == b"via the URI endpoint"
-    assert s3dlio.list(f"s3://{endpoint}/{servers['S3DLIO_TEST_S3_BUCKET']}/in-uri/") == [uri]
+    assert s3dlio.list(f"s3://{endpoint}/{servers['S3DLIO_TEST_S3_BUCKET']}/{prefix}/") == [uri]
 
 
 def test_stores_are_cached_per_credentials(
@@ -196,7 +198,7 @@ def test_gcs_xml_writes_fail_clearly_on_the_emulator(
     servers: dict[str, str], monkeypatch: pytest.MonkeyPatch, fresh_clients: None
 ) -> None:
     # fake-gcs-server implements no XML uploads; the JSON path is the default for emulators.
-    uri = f"gs://{servers['S3DLIO_TEST_GCS_BUCKET']}/xml-path/obj"
+    uri = f"gs://{servers['S3DLIO_TEST_GCS_BUCKET']}/xml-path-{uuid.uuid4().hex}/obj"
     monkeypatch.setenv("S3DLIO_GCS_WRITE_API", "xml")
     with pytest.raises(s3dlio.S3dlioError) as info:
         s3dlio.put_bytes(uri, b"x")
@@ -246,3 +248,56 @@ def test_keys_object_stores_cannot_hold_are_refused(cloud_backend: Backend, key:
     with pytest.raises(s3dlio.InvalidArgumentError):
         s3dlio.put_bytes(uri, b"x")
     assert s3dlio.list(cloud_backend.uri(), recursive=True) == []
+
+
+def test_create_and_delete_s3_bucket(servers: dict[str, str], tmp_path: Path) -> None:
+    name = f"made-{uuid.uuid4().hex[:16]}"
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.put_bytes(f"s3://{name}/k", b"x")
+    s3dlio.create_bucket(name)
+    s3dlio.create_bucket(name)  # already yours: not an error
+    s3dlio.put_bytes(f"s3://{name}/k", b"in the new bucket")
+    assert s3dlio.get(f"s3://{name}/k") == b"in the new bucket"
+    with pytest.raises(s3dlio.DirectoryNotEmptyError):
+        s3dlio.delete_bucket(name)  # not empty: refused, nothing lost
+    assert s3dlio.get(f"s3://{name}/k") == b"in the new bucket"
+    s3dlio.delete(f"s3://{name}/k")
+    s3dlio.delete_bucket(name)
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.put_bytes(f"s3://{name}/k", b"x")
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.delete_bucket(name)
+
+
+def test_upload_and_put_create_the_bucket_when_asked(
+    servers: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "f.txt").write_bytes(b"F")
+    up, gen, gcs = (f"{k}-{uuid.uuid4().hex[:12]}" for k in ("up", "gen", "gcs-made"))
+    s3dlio.upload([str(tmp_path / "f.txt")], f"s3://{up}/dir/", create_bucket=True)
+    assert s3dlio.get(f"s3://{up}/dir/f.txt") == b"F"
+    s3dlio.put(f"s3://{gen}/p", 2, size=10, should_create_bucket=True)
+    assert len(s3dlio.list(f"s3://{gen}/p/")) == 2
+    s3dlio.create_bucket(f"gs://{gcs}")  # the emulator, through the JSON API
+    s3dlio.put_bytes(f"gs://{gcs}/k", b"g")
+    assert s3dlio.get(f"gs://{gcs}/k") == b"g"
+
+
+def test_unsupported_operations_raise_documented_errors(servers: dict[str, str]) -> None:
+    az_root = f"az://{servers['AZURE_STORAGE_ACCOUNT']}/new-container"
+    with pytest.raises(s3dlio.UnsupportedOperationError):
+        s3dlio.create_bucket(az_root)
+    with pytest.raises(s3dlio.UnsupportedOperationError):
+        s3dlio.list_containers(f"s3://{servers['S3DLIO_TEST_S3_BUCKET']}/")
+    with pytest.raises(s3dlio.InvalidArgumentError):
+        s3dlio.create_bucket("file:///tmp/x")
+
+
+def test_listing_a_missing_bucket_is_an_error_not_empty(cloud_backend: Backend) -> None:
+    parsed = parse_uri(cloud_backend.uri("k"))
+    missing = parsed.root.replace(parsed.bucket, "no-such-bucket-s3dlio", 1)
+    with pytest.raises(s3dlio.S3dlioError) as info:
+        s3dlio.list(missing, recursive=True)
+    assert "no-such-bucket-s3dlio" in str(info.value)
+    if parsed.scheme != "gs":  # fake-gcs-server answers 500, not 404, for a missing bucket
+        assert isinstance(info.value, s3dlio.ObjectNotFoundError)

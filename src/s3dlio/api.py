@@ -41,7 +41,9 @@ from .uri import format_object_name, parse_uri
 __all__ = [
     "ObjectMetadata",
     "configure_tokio_threads",
+    "create_bucket",
     "delete",
+    "delete_bucket",
     "download",
     "exists",
     "exists_async",
@@ -223,6 +225,8 @@ def put(
     nbytes = 20 << 20 if size is None else size
     base = prefix if prefix.endswith("/") else prefix + "/"
     store, parsed = _resolve(base)
+    if should_create_bucket:
+        _ensure_container(base)
     name_template = template if template is not None else "object-{}"
 
     def write(i: int) -> None:
@@ -379,6 +383,37 @@ def delete(uri: str, recursive: bool = False, *, pattern: str | None = None) -> 
     transfer.delete(uri, recursive=recursive, pattern=pattern)
 
 
+def _bucket_store(bucket_name: str) -> Any:
+    uri = bucket_name if "://" in bucket_name else f"s3://{bucket_name}/"
+    parsed = parse_uri(uri)
+    if parsed.is_local:
+        raise InvalidArgumentError("buckets exist on object stores only; use mkdir", uri=uri)
+    return store_for(parsed)
+
+
+def create_bucket(bucket_name: str) -> None:
+    """Create an S3 bucket (a name, as in the reference, or any ``s3://``/``gs://`` URI of
+    it). An existing bucket you own is not an error. GCS works against emulators;
+    ``az://`` raises ``UnsupportedOperationError``."""
+    _bucket_store(bucket_name).create_bucket()
+
+
+def delete_bucket(bucket_name: str) -> None:
+    """Delete an empty bucket. One with objects raises ``DirectoryNotEmptyError`` and nothing
+    is deleted (checked here, as some servers would delete it anyway); a missing one raises
+    ``ObjectNotFoundError``."""
+    _bucket_store(bucket_name).delete_bucket()
+
+
+def _ensure_container(uri: str) -> None:
+    """``create_bucket=True`` of put/upload: the directory (local) or bucket (object store)."""
+    store, parsed = _resolve(uri)
+    if parsed.is_local:
+        store.mkdir(parsed.key)
+    else:
+        store.create_bucket()
+
+
 def mkdir(uri: str) -> None:
     """``mkdir -p`` on ``file://``/``direct://``; on object stores a no-op that only validates
     the URI. A file in the way raises ``AlreadyExistsError``."""
@@ -400,9 +435,10 @@ def upload(
     create_bucket: bool = False,
 ) -> None:
     """Upload local files, directories (recursively, keeping their layout) and globs (``*``,
-    ``?``, ``**``) to ``dest_prefix`` + name. Nothing matched: ``ObjectNotFoundError``."""
+    ``?``, ``**``) to ``dest_prefix`` + name. Nothing matched: ``ObjectNotFoundError``.
+    ``create_bucket=True`` first creates the bucket (or local directory) if missing."""
     if create_bucket:
-        mkdir(dest_prefix)
+        _ensure_container(dest_prefix)
     transfer.upload(src_patterns, dest_prefix, max_in_flight)
 
 

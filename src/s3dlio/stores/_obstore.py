@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import re
 import threading
 from types import ModuleType
 from typing import Any
@@ -109,7 +110,7 @@ _BY_NAME: dict[str, type[S3dlioError]] = {
 }
 
 _THROTTLED = ("SlowDown", "TooManyRequests", "429 ", "503 ", "Service Unavailable", "throttl")
-_TIMEOUT = ("timed out", "timeout", "Timeout")
+_TIMEOUT = ("timed out", "timeout", "Timeout", "deadline has elapsed")
 _NETWORK = (
     "error sending request",
     "Connection refused",
@@ -138,6 +139,7 @@ def translate(exc: BaseException, uri: str, operation: str) -> S3dlioError:
         return exc
     # obstore appends a "Debug source:" dump (retry settings, URLs); classify on the text above.
     message = str(exc).split("Debug source:", 1)[0].strip() or type(exc).__name__
+    message = re.sub(r"max_retries: \d+, retry_timeout: \S+", "", message)
     short = message.splitlines()[0][:2000]
     for cls in type(exc).__mro__:
         target = _BY_NAME.get(cls.__name__)
@@ -149,6 +151,10 @@ def translate(exc: BaseException, uri: str, operation: str) -> S3dlioError:
             return PermissionDeniedError(short, uri=uri, operation=operation)
     if isinstance(exc, ValueError):
         return InvalidArgumentError(short, uri=uri, operation=operation)
+    if "NoSuchBucket" in message or "ContainerNotFound" in message:
+        return ObjectNotFoundError("bucket does not exist: " + short, uri=uri, operation=operation)
+    if "404 Not Found" in message:
+        return ObjectNotFoundError(short, uri=uri, operation=operation)
     if any(s in message for s in _DENIED):
         return PermissionDeniedError(short, uri=uri, operation=operation)
     if any(s in message for s in _THROTTLED):

@@ -14,7 +14,6 @@ Credentials for Google itself: ``GOOGLE_APPLICATION_CREDENTIALS`` (a service-acc
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import threading
 import urllib.parse
@@ -22,13 +21,13 @@ from typing import Any
 
 from .. import config
 from ..errors import (
+    AlreadyExistsError,
     InvalidArgumentError,
-    NetworkError,
-    ObjectNotFoundError,
     PermissionDeniedError,
     S3dlioError,
-    ThrottledError,
+    UnsupportedOperationError,
 )
+from ._http import request
 from .objstore import ObstoreStore
 
 __all__ = ["GCSStore", "JsonUploadWriter"]
@@ -144,41 +143,41 @@ class GCSStore(ObstoreStore):
         target = url or (
             f"{self.endpoint}{path}" + ("?" + urllib.parse.urlencode(params) if params else "")
         )
-        parsed = urllib.parse.urlsplit(target)
-        conn_cls = (
-            http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+        return request(
+            method, target, body, uri=self.uri(key), operation=operation, headers=headers, ok=ok
         )
-        conn = conn_cls(parsed.netloc, timeout=60)
-        uri = self.uri(key)
+
+    def create_bucket(self) -> bool:
+        """Create this bucket on the emulator (JSON API); False if it already existed."""
+        if not self.json_writes:
+            raise UnsupportedOperationError(
+                "creating GCS buckets is supported on emulators (JSON API) only",
+                uri=self.root,
+                operation="create_bucket",
+            )
         try:
-            conn.request(
-                method,
-                parsed.path + ("?" + parsed.query if parsed.query else ""),
-                body=body,
-                headers={"Content-Length": str(len(body)), **(headers or {})},
+            self._json(
+                "POST",
+                "/storage/v1/b",
+                {},
+                json.dumps({"name": self.bucket}).encode(),
+                "",
+                "create_bucket",
+                headers={"Content-Type": "application/json"},
             )
-            resp = conn.getresponse()
-            reply = resp.read()
-            status = resp.status
-            resp_headers = {k.lower(): v for k, v in resp.getheaders()}
-        except OSError as exc:
-            raise NetworkError(
-                f"{type(exc).__name__}: {exc}", uri=uri, operation=operation
-            ) from exc
-        finally:
-            conn.close()
-        if status in ok:
-            return status, resp_headers, reply
-        text = reply[:500].decode("utf-8", "replace")
-        if status == 404:
-            raise ObjectNotFoundError(
-                f"bucket or object not found: {text}", uri=uri, operation=operation
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def delete_bucket(self) -> None:
+        if not self.json_writes:
+            raise UnsupportedOperationError(
+                "deleting GCS buckets is supported on emulators (JSON API) only",
+                uri=self.root,
+                operation="delete_bucket",
             )
-        if status in (401, 403):
-            raise PermissionDeniedError(text, uri=uri, operation=operation)
-        if status in (429, 503):
-            raise ThrottledError(f"HTTP {status}: {text}", uri=uri, operation=operation)
-        raise S3dlioError(f"HTTP {status}: {text}", uri=uri, operation=operation)
+        self._require_empty()
+        self._json("DELETE", f"/storage/v1/b/{self._q(self.bucket)}", {}, b"", "", "delete_bucket")
 
 
 class JsonUploadWriter:

@@ -17,7 +17,13 @@ from typing import Any
 
 from .. import config
 from ..buffers import BytesView
-from ..errors import InvalidArgumentError, ObjectNotFoundError, S3dlioError
+from ..errors import (
+    DirectoryNotEmptyError,
+    InvalidArgumentError,
+    ObjectNotFoundError,
+    S3dlioError,
+    UnsupportedOperationError,
+)
 from ._obstore import call, native, translate
 from .base import ListPage, ObjectMeta
 
@@ -266,6 +272,33 @@ class ObstoreStore:
     def copy(self, src_key: str, dst_key: str) -> None:
         mod, store = self._native()
         call(self.uri(src_key), "copy", mod.copy, store, src_key, dst_key)
+
+    def create_bucket(self) -> bool:
+        """Create this bucket/container; False if it existed. Backends that cannot raise
+        ``UnsupportedOperationError``."""
+        raise UnsupportedOperationError(
+            f"creating buckets/containers is not supported for {self.scheme}:// yet",
+            uri=self.root,
+            operation="create_bucket",
+        )
+
+    def _require_empty(self) -> None:
+        """Refuse to delete a bucket with objects: some servers (SeaweedFS) would delete a
+        non-empty bucket with everything in it, where AWS refuses."""
+        for page in self.list("", recursive=True):
+            if page.objects:
+                raise DirectoryNotEmptyError(
+                    "bucket is not empty; delete its objects first (nothing was deleted)",
+                    uri=self.root,
+                    operation="delete_bucket",
+                )
+
+    def delete_bucket(self) -> None:
+        raise UnsupportedOperationError(
+            f"deleting buckets/containers is not supported for {self.scheme}:// yet",
+            uri=self.root,
+            operation="delete_bucket",
+        )
 
     def mkdir(self, key: str) -> None:
         """Object stores have no directories: nothing to do."""

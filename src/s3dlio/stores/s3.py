@@ -9,10 +9,12 @@ or ``AWS_ENDPOINT_URL``. Requests are path-style.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from .. import config
-from ..errors import PermissionDeniedError
+from ..errors import AlreadyExistsError, PermissionDeniedError
+from ._http import request
 from .objstore import ObstoreStore
 
 __all__ = ["S3Store"]
@@ -63,3 +65,23 @@ class S3Store(ObstoreStore):
             retry_config=config.retry_settings(),
             **options,
         )
+
+    # Bucket administration: obstore has no API for it, but it signs any request; a presigned
+    # URL for the bucket root ("/bucket/") is a CreateBucket / DeleteBucket request.
+    def _bucket_request(self, method: str, operation: str) -> None:
+        mod, store = self._native()
+        url = mod.sign(store, method, "", timedelta(minutes=5))
+        request(method, url, b"", uri=self.root, operation=operation, ok=(200, 204))
+
+    def create_bucket(self) -> bool:
+        """Create the bucket; False if it already existed (and is accessible)."""
+        try:
+            self._bucket_request("PUT", "create_bucket")
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def delete_bucket(self) -> None:
+        """Delete the empty bucket; one with objects raises ``DirectoryNotEmptyError``."""
+        self._require_empty()
+        self._bucket_request("DELETE", "delete_bucket")

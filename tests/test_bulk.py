@@ -181,3 +181,45 @@ def test_download_accepts_ordinary_nested_keys(tmp_path: Path) -> None:
         tmp_path / "a" / "b..c" / "d"
     )
     assert safe_local_path(str(tmp_path), "a//b", "s3://b/x") == str(tmp_path / "a" / "b")
+
+
+def test_bulk_calls_report_progress(backend: Backend, local_tree: Path, tmp_path: Path) -> None:
+    events: list[s3dlio.Progress] = []
+    items = [(backend.uri(f"pr/{i}"), b"x" * 100) for i in range(30)]
+    s3dlio.put_many(items, max_in_flight=4, progress=events.append)
+    last = events[-1]
+    assert last.done and last.objects == 30 and last.bytes == 3000 and last.errors == 0
+    assert last.total_objects == 30 and last.total_bytes == 3000
+    assert all(not e.done for e in events[:-1])
+
+    events.clear()
+    s3dlio.get_many([u for u, _ in items], progress=events.append)
+    assert events[-1].objects == 30 and events[-1].bytes == 3000
+
+    events.clear()
+    s3dlio.download(backend.uri("pr/"), str(tmp_path / "dl"), progress=events.append)
+    assert events[-1].objects == 30 and events[-1].bytes == 3000
+
+    events.clear()
+    s3dlio.delete(backend.uri("pr/"), recursive=True, progress=events.append)
+    assert events[-1].done and events[-1].objects == 30
+
+
+def test_progress_counts_errors(backend: Backend) -> None:
+    events: list[s3dlio.Progress] = []
+    s3dlio.put_bytes(backend.uri("e/ok"), b"x")
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.get_many([backend.uri("e/ok"), backend.uri("e/missing")], 1, progress=events.append)
+    assert events[-1].done and events[-1].errors == 1 and events[-1].objects == 1
+
+
+def test_list_stream_gives_sizes_and_prefixes(backend: Backend) -> None:
+    s3dlio.put_many([(backend.uri("ls/a.bin"), b"abc"), (backend.uri("ls/sub/b.bin"), b"")])
+    entries = sorted(s3dlio.list_stream(backend.uri("ls/")), key=lambda e: e.uri)
+    assert [(e.uri, e.size, e.is_prefix) for e in entries] == [
+        (backend.uri("ls/a.bin"), 3, False),
+        (backend.uri("ls/sub/"), None, True),
+    ]
+    assert entries[0].last_modified and entries[0].last_modified.endswith("Z")
+    deep = [e.uri for e in s3dlio.list_stream(backend.uri("ls/"), recursive=True)]
+    assert sorted(deep) == sorted(s3dlio.list(backend.uri("ls/"), recursive=True))

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
@@ -26,6 +26,7 @@ from .buffers import BytesView, as_payload
 from .datagen import random_bytes
 from .engine import runtime, transfer
 from .engine.listing import select
+from .engine.progress import Progress, ProgressCallback, Tracker
 from .errors import (
     InvalidArgumentError,
     IsADirectoryObjectError,
@@ -64,6 +65,9 @@ __all__ = [
     "list_containers",
     "list_full_uris",
     "list_keys",
+    "list_stream",
+    "ListEntry",
+    "Progress",
     "mkdir",
     "mkdir_async",
     "object_capabilities",
@@ -131,14 +135,16 @@ def get_by_key(bucket: str, key: str) -> BytesView:
     return get(f"s3://{bucket}/{key}")
 
 
-def get_many(uris: Sequence[str], max_in_flight: int = 64) -> _list[tuple[str, BytesView]]:
+def get_many(
+    uris: Sequence[str], max_in_flight: int = 64, *, progress: ProgressCallback | None = None
+) -> _list[tuple[str, BytesView]]:
     """Fetch every URI, at most ``max_in_flight`` at once; ``(uri, BytesView)`` pairs in input
     order, duplicates kept. URIs may mix schemes and buckets.
 
     If an object is missing (or any read fails) no further reads start, running ones finish,
     and the error for that object is raised, naming its URI.
     """
-    return transfer.get_many(_list(uris), max_in_flight)
+    return transfer.get_many(_list(uris), max_in_flight, progress)
 
 
 def get_many_stats(uris: Sequence[str], max_in_flight: int = 64) -> tuple[int, int]:
@@ -163,13 +169,18 @@ def put_bytes(uri: str, data: object) -> None:
     store.put(parsed.key, view)
 
 
-def put_many(items: Sequence[tuple[str, object]], max_in_flight: int = 64) -> None:
+def put_many(
+    items: Sequence[tuple[str, object]],
+    max_in_flight: int = 64,
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Write every ``(uri, data)`` pair, at most ``max_in_flight`` at once.
 
     Every payload is checked before any write. Not a transaction: when one write fails, writes
     already done stay; no object is ever partially visible.
     """
-    transfer.put_many(_list(items), max_in_flight)
+    transfer.put_many(_list(items), max_in_flight, progress)
 
 
 _OBJECT_TYPES_RANDOM = {"zeros", "ones", "raw", "random", "bin", "binary"}
@@ -191,6 +202,8 @@ def put(
     data_gen_algorithm: str = "random",
     data_gen_mode: str = "streaming",
     chunk_size: int = 262144,
+    *,
+    progress: ProgressCallback | None = None,
 ) -> None:
     """Generate ``num`` objects of ``size`` bytes (default 20 MiB) under ``prefix``.
 
@@ -229,11 +242,21 @@ def put(
         _ensure_container(base)
     name_template = template if template is not None else "object-{}"
 
+    tracker = Tracker(progress, total_objects=num, total_bytes=num * nbytes)
+
     def write(i: int) -> None:
         name = format_object_name(name_template, i, num)
-        store.put(parsed.key + name, memoryview(random_bytes(nbytes)))
+        try:
+            store.put(parsed.key + name, memoryview(random_bytes(nbytes)))
+        except BaseException:
+            tracker.error()
+            raise
+        tracker.add(1, nbytes)
 
-    runtime.map_bounded(write, range(num), max_in_flight)
+    try:
+        runtime.map_bounded(write, range(num), max_in_flight)
+    finally:
+        tracker.finish()
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -333,6 +356,34 @@ def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of :func:`list_stream`: an object, or (``is_prefix``) a sub-directory."""
+
+    uri: str
+    size: int | None
+    last_modified: str | None
+    etag: str | None
+    is_prefix: bool = False
+
+
+def list_stream(
+    uri: str, recursive: bool = False, pattern: str | None = None
+) -> Iterator[ListEntry]:
+    """What :func:`list` returns, as a stream of :class:`ListEntry` with sizes and times.
+
+    Entries arrive page by page as the store lists them; memory stays bounded however many
+    objects there are. Not in the reference.
+    """
+    store, parsed = _resolve(uri)
+    for e in select(store, parsed, recursive=recursive, pattern=pattern):
+        if e.meta is None:
+            yield ListEntry(parsed.with_key(e.key), None, None, None, True)
+        else:
+            m = e.meta
+            yield ListEntry(parsed.with_key(e.key), m.size, _rfc3339(m.mtime_ns), m.etag)
+
+
 def list_full_uris(uri: str) -> _list[str]:
     """Alias of ``list(uri)`` (non-recursive)."""
     return list(uri)
@@ -370,7 +421,13 @@ def list_containers(uri: str, /) -> _list[dict[str, Any]]:
 # -- delete, directories, transfers ---------------------------------------------------------
 
 
-def delete(uri: str, recursive: bool = False, *, pattern: str | None = None) -> None:
+def delete(
+    uri: str,
+    recursive: bool = False,
+    *,
+    pattern: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Delete what ``uri`` selects.
 
     * ``recursive=False``: exactly the object ``uri`` (a glob key: its matches). A missing
@@ -380,7 +437,7 @@ def delete(uri: str, recursive: bool = False, *, pattern: str | None = None) -> 
       ``uri-old``. On ``file://``/``direct://`` directories left empty are removed too.
     * ``pattern``: only keys (relative to ``uri``) the regex matches.
     """
-    transfer.delete(uri, recursive=recursive, pattern=pattern)
+    transfer.delete(uri, recursive=recursive, pattern=pattern, progress=progress)
 
 
 def _bucket_store(bucket_name: str) -> Any:
@@ -433,22 +490,31 @@ def upload(
     dest_prefix: str,
     max_in_flight: int = 32,
     create_bucket: bool = False,
+    *,
+    progress: ProgressCallback | None = None,
 ) -> None:
     """Upload local files, directories (recursively, keeping their layout) and globs (``*``,
     ``?``, ``**``) to ``dest_prefix`` + name. Nothing matched: ``ObjectNotFoundError``.
     ``create_bucket=True`` first creates the bucket (or local directory) if missing."""
     if create_bucket:
         _ensure_container(dest_prefix)
-    transfer.upload(src_patterns, dest_prefix, max_in_flight)
+    transfer.upload(src_patterns, dest_prefix, max_in_flight, progress)
 
 
-def download(src_uri: str, dest_dir: str, max_in_flight: int = 64, recursive: bool = True) -> None:
+def download(
+    src_uri: str,
+    dest_dir: str,
+    max_in_flight: int = 64,
+    recursive: bool = True,
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Download what ``src_uri`` selects into local ``dest_dir`` (a path or a ``file://``
     URI), keeping the layout relative to ``src_uri``; a single object lands at
     ``dest_dir/<name>``. A key that would escape ``dest_dir`` (``..``, absolute) raises
     :class:`~s3dlio.errors.UnsafeKeyError` before anything is written. Nothing matched:
     ``ObjectNotFoundError``, and no directory is created."""
-    transfer.download(src_uri, dest_dir, max_in_flight, recursive)
+    transfer.download(src_uri, dest_dir, max_in_flight, recursive, progress)
 
 
 def object_capabilities(uri: str) -> dict[str, Any]:

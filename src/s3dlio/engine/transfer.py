@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..buffers import BytesView, as_payload
 from ..errors import (
@@ -31,7 +32,10 @@ from ..stores import store_for
 from ..stores.base import ObjectStore
 from ..uri import ObjectURI, parse_uri
 from .listing import Entry, has_glob, select
+from .progress import ProgressCallback, Tracker
 from .runtime import for_each_bounded, map_bounded
+
+T = TypeVar("T")
 
 __all__ = [
     "COPY_CHUNK",
@@ -61,19 +65,47 @@ def resolve(uri: str) -> tuple[ObjectStore, ObjectURI]:
     return store_for(parsed), parsed
 
 
-def get_many(uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
+def _tracked(tracker: Tracker, fn: Callable[[T], int]) -> Callable[[T], int]:
+    """``fn`` (returning a byte count) counted into ``tracker``, errors included."""
+
+    def run(item: T) -> int:
+        try:
+            n = fn(item)
+        except BaseException:
+            tracker.error()
+            raise
+        tracker.add(1, n)
+        return n
+
+    return run
+
+
+def get_many(
+    uris: Sequence[str], max_in_flight: int, progress: ProgressCallback | None = None
+) -> list[tuple[str, BytesView]]:
     """Fetch every URI; ``(uri, data)`` pairs in input order (duplicates kept)."""
     check_max_in_flight(max_in_flight)
     resolved = [resolve(u) for u in uris]
+    tracker = Tracker(progress, total_objects=len(uris))
+    out: list[BytesView | None] = [None] * len(uris)
 
-    def fetch(i: int) -> tuple[str, BytesView]:
+    def fetch(i: int) -> int:
         store, parsed = resolved[i]
-        return uris[i], store.get(parsed.key)
+        out[i] = store.get(parsed.key)
+        return len(out[i])  # type: ignore[arg-type]
 
-    return map_bounded(fetch, range(len(uris)), max_in_flight)
+    try:
+        map_bounded(_tracked(tracker, fetch), range(len(uris)), max_in_flight)
+    finally:
+        tracker.finish()
+    return [(u, v) for u, v in zip(uris, out, strict=True)]  # type: ignore[misc]
 
 
-def put_many(items: Sequence[tuple[str, object]], max_in_flight: int) -> None:
+def put_many(
+    items: Sequence[tuple[str, object]],
+    max_in_flight: int,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Write every ``(uri, data)``. Payloads are checked before any I/O."""
     check_max_in_flight(max_in_flight)
     prepared: list[tuple[ObjectStore, str, memoryview]] = []
@@ -86,11 +118,18 @@ def put_many(items: Sequence[tuple[str, object]], max_in_flight: int) -> None:
         store, parsed = resolve(uri)
         prepared.append((store, parsed.key, as_payload(data, what=f"item {n} ({uri})")))
 
-    def write(entry: tuple[ObjectStore, str, memoryview]) -> None:
+    def write(entry: tuple[ObjectStore, str, memoryview]) -> int:
         store, key, view = entry
         store.put(key, view)
+        return len(view)
 
-    map_bounded(write, prepared, max_in_flight)
+    tracker = Tracker(
+        progress, total_objects=len(prepared), total_bytes=sum(len(v) for _, _, v in prepared)
+    )
+    try:
+        map_bounded(_tracked(tracker, write), prepared, max_in_flight)
+    finally:
+        tracker.finish()
 
 
 def copy_object(src: ObjectStore, src_key: str, dst: ObjectStore, dst_key: str) -> int:
@@ -133,7 +172,14 @@ def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def delete(uri: str, *, recursive: bool, pattern: str | None, max_in_flight: int = 16) -> int:
+def delete(
+    uri: str,
+    *,
+    recursive: bool,
+    pattern: str | None,
+    max_in_flight: int = 16,
+    progress: ProgressCallback | None = None,
+) -> int:
     """Delete what ``uri`` selects; return the number of objects deleted.
 
     Without ``recursive`` and ``pattern`` exactly one key is deleted (a glob key deletes its
@@ -166,7 +212,20 @@ def delete(uri: str, *, recursive: bool, pattern: str | None, max_in_flight: int
                 dirs.add(os.path.dirname(entry.key))
             yield entry.key
 
-    for_each_bounded(store.delete_many, _batches(keys(), DELETE_BATCH), max_in_flight)
+    tracker = Tracker(progress)
+
+    def delete_batch(batch: list[str]) -> None:
+        try:
+            store.delete_many(batch)
+        except BaseException:
+            tracker.error()
+            raise
+        tracker.add(len(batch))
+
+    try:
+        for_each_bounded(delete_batch, _batches(keys(), DELETE_BATCH), max_in_flight)
+    finally:
+        tracker.finish()
     if parsed.is_local and recursive:
         _prune_dirs(store, parsed, dirs)
     return count
@@ -220,7 +279,26 @@ def _local_sources(patterns: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
-def upload(patterns: Sequence[str] | str, dest_prefix: str, max_in_flight: int) -> int:
+def _run_transfers(
+    jobs: list[_Transfer], max_in_flight: int, progress: ProgressCallback | None
+) -> None:
+    tracker = Tracker(progress, total_objects=len(jobs))
+
+    def one(j: _Transfer) -> int:
+        return copy_object(j.src, j.src_key, j.dst, j.dst_key)
+
+    try:
+        map_bounded(_tracked(tracker, one), jobs, max_in_flight)
+    finally:
+        tracker.finish()
+
+
+def upload(
+    patterns: Sequence[str] | str,
+    dest_prefix: str,
+    max_in_flight: int,
+    progress: ProgressCallback | None = None,
+) -> int:
     """Upload local files (paths, directories - recursively, globs incl. ``**``) under
     ``dest_prefix``; return the number of files. Raises
     :class:`~s3dlio.errors.ObjectNotFoundError` when nothing matches."""
@@ -236,7 +314,7 @@ def upload(patterns: Sequence[str] | str, dest_prefix: str, max_in_flight: int) 
     base = parsed.key if parsed.key == "" or parsed.key.endswith("/") else parsed.key + "/"
     local = store_for(parse_uri("file://x"))
     jobs = [_Transfer(local, path, dst, base + rel) for path, rel in sources]
-    map_bounded(lambda j: copy_object(j.src, j.src_key, j.dst, j.dst_key), jobs, max_in_flight)
+    _run_transfers(jobs, max_in_flight, progress)
     return len(jobs)
 
 
@@ -262,7 +340,13 @@ def safe_local_path(dest_dir: str, relative: str, uri: str) -> str:
     return path
 
 
-def download(src_uri: str, dest_dir: str, max_in_flight: int, recursive: bool) -> int:
+def download(
+    src_uri: str,
+    dest_dir: str,
+    max_in_flight: int,
+    recursive: bool,
+    progress: ProgressCallback | None = None,
+) -> int:
     """Download what ``src_uri`` selects into ``dest_dir`` keeping the relative layout; return
     the number of objects. Every key is checked before anything is written."""
     check_max_in_flight(max_in_flight)
@@ -285,5 +369,5 @@ def download(src_uri: str, dest_dir: str, max_in_flight: int, recursive: bool) -
         _Transfer(src, e.key, dst, safe_local_path(dest_root, e.relative, parsed.with_key(e.key)))
         for e in entries
     ]
-    map_bounded(lambda j: copy_object(j.src, j.src_key, j.dst, j.dst_key), jobs, max_in_flight)
+    _run_transfers(jobs, max_in_flight, progress)
     return len(jobs)

@@ -301,3 +301,17 @@ def test_listing_a_missing_bucket_is_an_error_not_empty(cloud_backend: Backend) 
     assert "no-such-bucket-s3dlio" in str(info.value)
     if parsed.scheme != "gs":  # fake-gcs-server answers 500, not 404, for a missing bucket
         assert isinstance(info.value, s3dlio.ObjectNotFoundError)
+
+
+def test_azure_with_a_sas_token_only(
+    servers: dict[str, str], monkeypatch: pytest.MonkeyPatch, fresh_clients: None
+) -> None:
+    assert servers["S3DLIO_AZURE_SAS_TOKEN"]
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY")
+    uri = f"az://{servers['AZURE_STORAGE_ACCOUNT']}/{servers['S3DLIO_TEST_AZ_CONTAINER']}/sas-{uuid.uuid4().hex}"
+    s3dlio.put_bytes(uri, b"signed with a SAS")
+    assert s3dlio.get(uri) == b"signed with a SAS"
+    assert s3dlio.list(uri) == [uri]
+    monkeypatch.setenv("S3DLIO_AZURE_SAS_TOKEN", "sv=2019-12-12&sig=bm90LXZhbGlk")
+    with pytest.raises(s3dlio.PermissionDeniedError):
+        s3dlio.get(uri)

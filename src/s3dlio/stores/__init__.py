@@ -55,6 +55,14 @@ def store_for(uri: ObjectURI) -> ObjectStore:
         return store
 
 
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # the parent's may have been held by another thread
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _build(uri: ObjectURI) -> ObjectStore:
     if uri.scheme == "s3":
         return S3Store(uri.bucket, uri.endpoint)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -120,6 +121,19 @@ class ObstoreWriter:
             self.abort()
 
 
+_instances: weakref.WeakSet[ObstoreStore] = weakref.WeakSet()
+
+
+def _fresh_locks_after_fork() -> None:
+    # A lock held by one of the parent's threads at fork time stays held forever in the
+    # child; give every store a new one.
+    for store in list(_instances):
+        store._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 class ObstoreStore:
     """A bucket/container served through obstore. Subclasses implement :meth:`_build`."""
 
@@ -130,6 +144,7 @@ class ObstoreStore:
         self._pid = 0
         self._cached: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+        _instances.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -141,6 +156,7 @@ class ObstoreStore:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        _instances.add(self)
 
     def uri(self, key: str) -> str:
         return self.root + key

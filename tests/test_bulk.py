@@ -40,7 +40,10 @@ def test_get_many_empty_and_bad_concurrency(backend: Backend) -> None:
 
 def test_get_many_stats(backend: Backend) -> None:
     s3dlio.put_many([(backend.uri(f"s/{i}"), b"ab" * i) for i in range(10)])
-    assert s3dlio.get_many_stats([backend.uri(f"s/{i}") for i in range(10)]) == (10, 90)
+    events: list[s3dlio.Progress] = []
+    uris = [backend.uri(f"s/{i}") for i in range(10)]
+    assert s3dlio.get_many_stats(uris, progress=events.append) == (10, 90)
+    assert events[-1].done and events[-1].objects == 10 and events[-1].bytes == 90
 
 
 def test_put_many_checks_every_payload_before_writing(backend: Backend) -> None:
@@ -79,6 +82,8 @@ def test_put_default_names_and_num_zero(backend: Backend) -> None:
         ({"data_gen_algorithm": "magic"}, ValueError),
         ({"max_in_flight": 0}, ValueError),
         ({"object_type": "hdf5"}, NotImplementedError),
+        ({"dedup_factor": 2}, NotImplementedError),
+        ({"compress_factor": 4}, NotImplementedError),
     ],
 )
 def test_put_rejects_junk_before_writing(

@@ -147,11 +147,28 @@ def get_many(
     return transfer.get_many(_list(uris), max_in_flight, progress)
 
 
-def get_many_stats(uris: Sequence[str], max_in_flight: int = 64) -> tuple[int, int]:
-    """Read every URI and discard the data; ``(object_count, total_bytes)``."""
+def get_many_stats(
+    uris: Sequence[str], max_in_flight: int = 64, *, progress: ProgressCallback | None = None
+) -> tuple[int, int]:
+    """Read every URI and discard the data; ``(object_count, total_bytes)``. Memory: at most
+    ``max_in_flight`` objects at once. Failure policy as :func:`get_many`."""
     transfer.check_max_in_flight(max_in_flight)
     uri_list = _list(uris)
-    sizes = runtime.map_bounded(lambda u: len(get(u)), uri_list, max_in_flight)
+    tracker = Tracker(progress, total_objects=len(uri_list))
+
+    def read(u: str) -> int:
+        try:
+            n = len(get(u))
+        except BaseException:
+            tracker.error()
+            raise
+        tracker.add(1, n)
+        return n
+
+    try:
+        sizes = runtime.map_bounded(read, uri_list, max_in_flight)
+    finally:
+        tracker.finish()
     return len(sizes), sum(sizes)
 
 
@@ -235,6 +252,13 @@ def put(
         )
     if dedup_factor < 1 or compress_factor < 1:
         raise InvalidArgumentError("dedup_factor and compress_factor must be >= 1")
+    if dedup_factor > 1 or compress_factor > 1:
+        # Writing incompressible data when a ratio was asked for would skew a benchmark.
+        raise UnsupportedOperationError(
+            "dedup_factor/compress_factor above 1 are not implemented yet; only "
+            "incompressible, unique data (1, 1) can be generated",
+            operation="put",
+        )
     nbytes = 20 << 20 if size is None else size
     base = prefix if prefix.endswith("/") else prefix + "/"
     store, parsed = _resolve(base)

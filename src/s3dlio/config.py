@@ -123,6 +123,25 @@ def multipart_part_size(object_size: int) -> int:
     return max(base, -(-object_size // 10_000), 5 * _MiB)
 
 
+def range_get_threshold() -> int | None:
+    """Whole-object GETs of at least this many bytes are split into parallel range GETs
+    (``S3DLIO_RANGE_THRESHOLD_MB``, 64); ``None`` when ``S3DLIO_ENABLE_RANGE_OPTIMIZATION`` is
+    set false. The size comes from the GET's own response: no extra HEAD request."""
+    if not env_flag("S3DLIO_ENABLE_RANGE_OPTIMIZATION", True):
+        return None
+    return _int("S3DLIO_RANGE_THRESHOLD_MB", 64) * _MiB
+
+
+def range_get_part_size() -> int:
+    """Bytes per range request of a parallel GET (``S3DLIO_RANGE_PART_SIZE_MB``, 16)."""
+    return _int("S3DLIO_RANGE_PART_SIZE_MB", 16) * _MiB
+
+
+def range_get_concurrency() -> int:
+    """Range requests in flight per parallel GET (``S3DLIO_RANGE_CONCURRENCY``, 8)."""
+    return _int("S3DLIO_RANGE_CONCURRENCY", 8)
+
+
 def retry_settings() -> dict[str, object]:
     """obstore retry configuration: ``S3DLIO_MAX_RETRY_ATTEMPTS`` (3), backoff 100 ms..2 s,
     and a 30 s budget for retrying one request."""

@@ -224,7 +224,8 @@ def _copy_between_stores(
     entries = select(source, src, recursive=recursive, with_prefixes=False)
 
     def copy(entry: Entry) -> int:
-        return copy_object(source, entry.key, target, base + entry.relative)
+        size = entry.meta.size if entry.meta is not None else None
+        return copy_object(source, entry.key, target, base + entry.relative, size)
 
     return _run_each(copy, entries, jobs, view)
 

@@ -20,11 +20,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .. import config
 from ..buffers import BytesView, as_payload
 from ..errors import (
     DirectoryNotEmptyError,
     InvalidArgumentError,
     IsADirectoryObjectError,
+    LengthMismatchError,
     ObjectNotFoundError,
     UnsafeKeyError,
 )
@@ -132,30 +134,58 @@ def put_many(
         tracker.finish()
 
 
-def copy_object(src: ObjectStore, src_key: str, dst: ObjectStore, dst_key: str) -> int:
-    """Stream one object from ``src`` to ``dst`` in ``COPY_CHUNK`` pieces; return its size.
+def copy_object(
+    src: ObjectStore,
+    src_key: str,
+    dst: ObjectStore,
+    dst_key: str,
+    size: int | None = None,
+    window: int | None = None,
+) -> int:
+    """Stream one object from ``src`` to ``dst``; return its size.
 
-    The destination appears only when complete; a failure aborts it.
+    Objects up to ``COPY_CHUNK`` bytes are one GET and one PUT. Larger ones are read as range
+    GETs of ``COPY_CHUNK`` bytes, ``window`` (default ``S3DLIO_RANGE_CONCURRENCY``) at a time,
+    and written in order through a streaming writer: memory is bounded by
+    ``window x COPY_CHUNK`` whatever the object's size, so files larger than RAM transfer.
+    ``size`` (from a listing or ``stat``) saves one HEAD request for large objects.
+
+    The destination appears only when complete and of the expected size; any failure aborts
+    it (a multipart upload is aborted, a local temp file removed).
     """
     first = src.get(src_key, 0, COPY_CHUNK)
     if len(first) < COPY_CHUNK:
         dst.put(dst_key, memoryview(first))
         return len(first)
+    if size is None:
+        size = src.head(src_key).size
+    width = window if window is not None else config.range_get_concurrency()
+    starts = list(range(COPY_CHUNK, size, COPY_CHUNK))
     writer = dst.open_writer(dst_key)
     try:
         writer.write(memoryview(first))
-        offset = len(first)
-        while True:
-            chunk = src.get(src_key, offset, COPY_CHUNK)
-            if not len(chunk):
-                break
-            writer.write(memoryview(chunk))
-            offset += len(chunk)
+        written = len(first)
+        for i in range(0, len(starts), width):
+            group = starts[i : i + width]
+            chunks = map_bounded(lambda at: src.get(src_key, at, COPY_CHUNK), group, width)
+            for chunk in chunks:
+                writer.write(memoryview(chunk))
+                written += len(chunk)
+            del chunks
+        if written != size:
+            raise LengthMismatchError(
+                f"copied {written} bytes but the source is {size} bytes (changed during the "
+                "copy?); the destination was not written",
+                uri=src.uri(src_key),
+                operation="copy",
+                expected=size,
+                actual=written,
+            )
     except BaseException:
         writer.abort()
         raise
     writer.close()
-    return offset
+    return written
 
 
 # -- delete ---------------------------------------------------------------------------------
@@ -257,6 +287,7 @@ class _Transfer:
     src_key: str
     dst: ObjectStore
     dst_key: str
+    size: int | None = None
 
 
 def _local_sources(patterns: Sequence[str]) -> list[tuple[str, str]]:
@@ -285,7 +316,7 @@ def _run_transfers(
     tracker = Tracker(progress, total_objects=len(jobs))
 
     def one(j: _Transfer) -> int:
-        return copy_object(j.src, j.src_key, j.dst, j.dst_key)
+        return copy_object(j.src, j.src_key, j.dst, j.dst_key, j.size)
 
     try:
         map_bounded(_tracked(tracker, one), jobs, max_in_flight)
@@ -313,7 +344,7 @@ def upload(
     dst, parsed = resolve(dest_prefix)
     base = parsed.key if parsed.key == "" or parsed.key.endswith("/") else parsed.key + "/"
     local = store_for(parse_uri("file://x"))
-    jobs = [_Transfer(local, path, dst, base + rel) for path, rel in sources]
+    jobs = [_Transfer(local, path, dst, base + rel, os.path.getsize(path)) for path, rel in sources]
     _run_transfers(jobs, max_in_flight, progress)
     return len(jobs)
 
@@ -366,7 +397,13 @@ def download(
             "no objects matched for download", uri=src_uri, operation="download"
         )
     jobs = [
-        _Transfer(src, e.key, dst, safe_local_path(dest_root, e.relative, parsed.with_key(e.key)))
+        _Transfer(
+            src,
+            e.key,
+            dst,
+            safe_local_path(dest_root, e.relative, parsed.with_key(e.key)),
+            e.meta.size if e.meta is not None else None,
+        )
         for e in entries
     ]
     _run_transfers(jobs, max_in_flight, progress)

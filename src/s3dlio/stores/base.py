@@ -87,6 +87,10 @@ class ObjectStore(Protocol):
 
     scheme: str
 
+    def uri(self, key: str) -> str:
+        """The full URI of ``key`` (used in error messages)."""
+        ...
+
     def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView: ...
 
     def put(self, key: str, data: memoryview) -> None: ...

@@ -18,6 +18,10 @@ Local I/O knobs (defaults in brackets):
 ``S3DLIO_DIRECT_IO_BOUNCE_SIZE_MB`` [8] and ``S3DLIO_DIRECT_IO_BOUNCE_BUFFERS`` [4]
     Size and count of the bounded pool of aligned bounce buffers used by ``direct://`` writes;
     memory used by direct writes never exceeds their product.
+
+Retries (:func:`retry_policy`): ``S3DLIO_MAX_RETRY_ATTEMPTS`` [5],
+``S3DLIO_RETRY_INITIAL_BACKOFF_MS`` [100], ``S3DLIO_RETRY_MAX_BACKOFF_MS`` [10000],
+``S3DLIO_RETRY_TIMEOUT_SECS`` [30].
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "AwsSettings",
     "AzureSettings",
     "GcsSettings",
+    "RetryPolicy",
     "aws",
     "azure",
     "direct_io_align",
@@ -39,6 +44,8 @@ __all__ = [
     "env_flag",
     "fsync_writes",
     "gcs",
+    "retry_policy",
+    "retry_settings",
     "runtime_threads",
 ]
 
@@ -142,16 +149,71 @@ def range_get_concurrency() -> int:
     return _int("S3DLIO_RANGE_CONCURRENCY", 8)
 
 
+# -- retries -----------------------------------------------------------------------------------
+# One policy for every request s3dlio sends: obstore's own retry loop is configured from it
+# (retry_settings), and s3dlio's own HTTP requests (stores/_http.py) follow it through
+# s3dlio.retry. docs/configuration.md, "Retries", states what is retried and what is not.
+
+RETRY_BACKOFF_BASE = 3.0
+"""Growth factor of the jittered backoff: each wait is drawn between the initial backoff and
+this multiple of the previous wait ("decorrelated jitter"; must be > 1)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a failed request is retried.
+
+    Attributes:
+        max_attempts: attempts per request, the first included (``1`` disables retries).
+        initial_backoff: seconds before the first retry; later waits are drawn uniformly
+            between this and ``backoff_base`` times the previous wait.
+        max_backoff: upper bound (seconds) of one computed wait. A server's ``Retry-After``
+            may ask for longer; it is bounded by ``timeout`` instead.
+        timeout: seconds after the first attempt beyond which no retry starts (a retry whose
+            wait would end later is not made).
+        backoff_base: see :data:`RETRY_BACKOFF_BASE`.
+    """
+
+    max_attempts: int
+    initial_backoff: float
+    max_backoff: float
+    timeout: float
+    backoff_base: float = RETRY_BACKOFF_BASE
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self.max_attempts - 1
+
+
+def retry_policy() -> RetryPolicy:
+    """The retry policy from the environment (defaults in brackets):
+
+    ``S3DLIO_MAX_RETRY_ATTEMPTS`` [5] attempts per request, the first included (as in the
+    reference, where ``1`` means no retry); ``S3DLIO_RETRY_INITIAL_BACKOFF_MS`` [100];
+    ``S3DLIO_RETRY_MAX_BACKOFF_MS`` [10000]; ``S3DLIO_RETRY_TIMEOUT_SECS`` [30].
+    """
+    initial_ms = _int("S3DLIO_RETRY_INITIAL_BACKOFF_MS", 100)
+    max_ms = max(_int("S3DLIO_RETRY_MAX_BACKOFF_MS", 10_000), initial_ms)
+    return RetryPolicy(
+        max_attempts=_int("S3DLIO_MAX_RETRY_ATTEMPTS", 5),
+        initial_backoff=initial_ms / 1000,
+        max_backoff=max_ms / 1000,
+        timeout=float(_int("S3DLIO_RETRY_TIMEOUT_SECS", 30)),
+    )
+
+
 def retry_settings() -> dict[str, object]:
-    """obstore retry configuration: ``S3DLIO_MAX_RETRY_ATTEMPTS`` (3), backoff 100 ms..2 s,
-    and a 30 s budget for retrying one request."""
+    """obstore's ``retry_config`` for :func:`retry_policy` (the same attempts, backoff and
+    budget; obstore draws its waits with the same decorrelated-jitter formula)."""
+    policy = retry_policy()
     return {
-        "max_retries": _int("S3DLIO_MAX_RETRY_ATTEMPTS", 3, minimum=0),
-        "retry_timeout": timedelta(seconds=_int("S3DLIO_RETRY_TIMEOUT_SECS", 30)),
+        "max_retries": policy.max_retries,
+        "retry_timeout": timedelta(seconds=policy.timeout),
         "backoff": {
-            "init_backoff": timedelta(milliseconds=100),
-            "max_backoff": timedelta(seconds=2),
-            "base": 2,
+            "init_backoff": timedelta(seconds=policy.initial_backoff),
+            "max_backoff": timedelta(seconds=policy.max_backoff),
+            "base": policy.backoff_base,
         },
     }
 

@@ -122,7 +122,9 @@ _NETWORK = (
     "broken pipe",
     "hyper",
     "unexpected EOF",
+    "body error",
 )
+_RETRIES = re.compile(r"after (\d+) retries")
 _DENIED = (
     "SignatureDoesNotMatch",
     "InvalidAccessKeyId",
@@ -139,7 +141,9 @@ def translate(exc: BaseException, uri: str, operation: str) -> S3dlioError:
         return exc
     # obstore appends a "Debug source:" dump (retry settings, URLs); classify on the text above.
     message = str(exc).split("Debug source:", 1)[0].strip() or type(exc).__name__
-    message = re.sub(r"max_retries: \d+, retry_timeout: \S+", "", message)
+    message = re.sub(r",?\s*max_retries: \d+, retry_timeout: \S+\s*", " ", message)
+    # obstore counts retries; say how many attempts were made (config.retry_policy's unit).
+    message = _RETRIES.sub(lambda m: f"gave up after {int(m[1]) + 1} attempts", message)
     short = message.splitlines()[0][:2000]
     for cls in type(exc).__mro__:
         target = _BY_NAME.get(cls.__name__)

@@ -100,6 +100,7 @@ class GCSStore(ObstoreStore):
                 data,
                 key,
                 "put",
+                idempotent=True,  # the whole object, under its name: repeating is harmless
             )
             return
         with JsonUploadWriter(self, key) as writer:
@@ -118,7 +119,9 @@ class GCSStore(ObstoreStore):
         path = f"/storage/v1/b/{b}/o/{self._q(src_key)}/rewriteTo/b/{b}/o/{self._q(dst_key)}"
         params: dict[str, str] = {}
         while True:
-            _status, _, body = self._json("POST", path, params, b"", src_key, "copy")
+            _status, _, body = self._json(
+                "POST", path, params, b"", src_key, "copy", idempotent=True
+            )
             reply = json.loads(body or b"{}")
             if reply.get("done", True):
                 return
@@ -139,12 +142,20 @@ class GCSStore(ObstoreStore):
         headers: dict[str, str] | None = None,
         url: str | None = None,
         ok: tuple[int, ...] = (200, 201),
+        idempotent: bool | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         target = url or (
             f"{self.endpoint}{path}" + ("?" + urllib.parse.urlencode(params) if params else "")
         )
         return request(
-            method, target, body, uri=self.uri(key), operation=operation, headers=headers, ok=ok
+            method,
+            target,
+            body,
+            uri=self.uri(key),
+            operation=operation,
+            headers=headers,
+            ok=ok,
+            idempotent=idempotent,
         )
 
     def create_bucket(self) -> bool:
@@ -199,6 +210,7 @@ class JsonUploadWriter:
             key,
             "open_writer",
             headers={"Content-Type": "application/json"},
+            idempotent=True,  # a duplicate session is never used and never becomes an object
         )
         session = headers.get("location")
         if not session:
@@ -238,6 +250,9 @@ class JsonUploadWriter:
                 url=self._session,
                 headers={"Content-Range": rng},
                 ok=(200, 201, 308),
+                # Resending a chunk the server already stored appends it again on
+                # fake-gcs-server (measured): retry only when the server refused it.
+                idempotent=False,
             )
         except BaseException:
             self.abort()

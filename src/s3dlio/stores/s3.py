@@ -71,7 +71,11 @@ class S3Store(ObstoreStore):
     def _bucket_request(self, method: str, operation: str) -> None:
         mod, store = self._native()
         url = mod.sign(store, method, "", timedelta(minutes=5))
-        request(method, url, b"", uri=self.root, operation=operation, ok=(200, 204))
+        # Not retried after a dropped connection: a repeat of a create/delete that took effect
+        # would report "exists"/"missing" instead of success.
+        request(
+            method, url, b"", uri=self.root, operation=operation, ok=(200, 204), idempotent=False
+        )
 
     def create_bucket(self) -> bool:
         """Create the bucket; False if it already existed (and is accessible)."""

@@ -1,0 +1,395 @@
+"""Retries: real servers behind a fault-injecting proxy (tests/fault_proxy.py).
+
+Each store talks to the real SeaweedFS / Azurite / fake-gcs-server through a proxy that answers
+chosen requests itself (503 SlowDown, 429, 500, 403...) or resets the connection, and records
+every request. Assertions count attempts and bound waits from below only, never from above.
+Backoffs are made tiny through the environment (``S3DLIO_RETRY_*_BACKOFF_MS``).
+
+Reads and S3/Azure writes go through obstore's retry loop; GCS writes (JSON API on the
+emulator) and bucket administration go through s3dlio's own (stores/_http.py), which also
+honours ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from tests.conftest import BACKENDS, CLOUD
+from tests.fault_proxy import Fault, FaultProxy, slow_down
+
+import s3dlio
+import s3dlio.stores
+from s3dlio import config
+from s3dlio.retry import RetryBudget, retry_after, retryable_status
+
+ATTEMPTS = 4  # S3DLIO_MAX_RETRY_ATTEMPTS in these tests
+
+
+@dataclass
+class Proxied:
+    """A fresh prefix on one backend, reached through ``proxy``."""
+
+    scheme: str
+    proxy: FaultProxy
+    base: str
+    secrets: list[str]
+
+    def uri(self, key: str) -> str:
+        return f"{self.base}/{key}"
+
+    @property
+    def write_method(self) -> str:
+        # GCS writes use the JSON upload API on the emulator (a POST); the others PUT.
+        return "POST" if self.scheme == "gs" else "PUT"
+
+
+def _proxied(
+    scheme: str, servers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Proxied]:
+    if scheme not in BACKENDS:
+        pytest.skip(f"backend {scheme} not selected (S3DLIO_TEST_BACKENDS)")
+    monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", str(ATTEMPTS))
+    monkeypatch.setenv("S3DLIO_RETRY_INITIAL_BACKOFF_MS", "1")
+    monkeypatch.setenv("S3DLIO_RETRY_MAX_BACKOFF_MS", "20")
+    prefix = f"retry-{uuid.uuid4().hex[:12]}"
+    if scheme == "s3":
+        proxy = FaultProxy(servers["AWS_ENDPOINT_URL"])
+        # The endpoint in the URI: the store talks to the proxy, signing for its address.
+        base = f"s3://127.0.0.1:{proxy.port}/{servers['S3DLIO_TEST_S3_BUCKET']}/{prefix}"
+    elif scheme == "az":
+        proxy = FaultProxy(servers["AZURE_STORAGE_ENDPOINT"])
+        monkeypatch.setenv("AZURE_STORAGE_ENDPOINT", proxy.url)
+        account, container = servers["AZURE_STORAGE_ACCOUNT"], servers["S3DLIO_TEST_AZ_CONTAINER"]
+        base = f"az://{account}/{container}/{prefix}"
+    else:
+        # fake-gcs-server routes XML-API requests by Host: the proxy presents the upstream's.
+        proxy = FaultProxy(servers["GCS_ENDPOINT_URL"], rewrite_host=True)
+        monkeypatch.setenv("GCS_ENDPOINT_URL", proxy.url)
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        base = f"gs://{servers['S3DLIO_TEST_GCS_BUCKET']}/{prefix}"
+    secrets = [
+        servers[name]
+        for name in ("AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "S3DLIO_AZURE_SAS_TOKEN")
+        if name in servers
+    ]
+    s3dlio.stores.clear_cache()
+    with proxy:
+        yield Proxied(scheme, proxy, base, secrets)
+    s3dlio.stores.clear_cache()
+
+
+@pytest.fixture(params=[b for b in BACKENDS if b in CLOUD])
+def proxied(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxied]:
+    """Each object store in turn, behind a fresh proxy, with tiny backoffs."""
+    yield from _proxied(request.param, request.getfixturevalue("servers"), monkeypatch)
+
+
+@pytest.fixture
+def gcs_proxied(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Proxied]:
+    """GCS on the emulator: its writes are s3dlio's own HTTP requests (JSON API)."""
+    yield from _proxied("gs", request.getfixturevalue("servers"), monkeypatch)
+
+
+@pytest.fixture
+def s3_proxied(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Proxied]:
+    """S3: its bucket administration is s3dlio's own HTTP request (a presigned URL)."""
+    yield from _proxied("s3", request.getfixturevalue("servers"), monkeypatch)
+
+
+def _seed(p: Proxied, key: str, data: bytes) -> str:
+    uri = p.uri(key)
+    s3dlio.put_bytes(uri, data)
+    p.proxy.clear()
+    return uri
+
+
+# -- what is retried ---------------------------------------------------------------------------
+
+FAULTS = {
+    "503-slowdown": slow_down(),
+    "429": slow_down(status=429),
+    "500": Fault("status", status=500, body=b"internal error"),
+    "reset-before-reply": Fault("reset"),
+    "reset-mid-body": Fault("reset_body"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_get_succeeds_after_transient_faults(proxied: Proxied, fault: str) -> None:
+    data = bytes(range(256)) * 64
+    uri = _seed(proxied, "obj", data)
+    proxied.proxy.inject(FAULTS[fault], times=2, method="GET", path="/obj")
+    assert s3dlio.get(uri) == data
+    attempts = proxied.proxy.requests("GET", "/obj")
+    assert len(attempts) == 3, [r.outcome for r in attempts]
+    assert attempts[-1].outcome == "forwarded"
+
+
+@pytest.mark.parametrize("fault", ["503-slowdown", "429", "500", "reset-before-reply"])
+def test_put_succeeds_after_transient_faults(proxied: Proxied, fault: str) -> None:
+    proxied.proxy.inject(FAULTS[fault], times=2, method=proxied.write_method, path="/obj")
+    s3dlio.put_bytes(proxied.uri("obj"), b"written through faults")
+    attempts = proxied.proxy.requests(proxied.write_method, "/obj")
+    assert len(attempts) == 3, [r.outcome for r in attempts]
+    assert s3dlio.get(proxied.uri("obj")) == b"written through faults"
+
+
+# Where each backend's multipart/streaming writer sends a part other than the first.
+PART_MARKER = {"s3": "partNumber=2", "az": "comp=block", "gs": "upload_id="}
+
+
+def test_multipart_part_upload_is_retried(
+    proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "5")
+    monkeypatch.setenv("S3DLIO_MULTIPART_PART_SIZE_MB", "5")
+    data = random.Random(5).randbytes(11 << 20)
+    proxied.proxy.inject(slow_down(), times=2, method="PUT", path=PART_MARKER[proxied.scheme])
+    s3dlio.put_bytes(proxied.uri("big"), data)
+    refused = [r for r in proxied.proxy.requests("PUT") if r.outcome == "status 503"]
+    assert len(refused) == 2
+    assert s3dlio.get(proxied.uri("big")) == data
+
+
+def test_list_is_retried(proxied: Proxied) -> None:
+    for i in range(3):
+        s3dlio.put_bytes(proxied.uri(f"dir/k{i}"), b"x")
+    proxied.proxy.clear()
+    proxied.proxy.inject(slow_down(), times=2, method="GET", path="")
+    keys = s3dlio.list(proxied.uri("dir/"), recursive=True)
+    assert sorted(k.rsplit("/", 1)[-1] for k in keys) == ["k0", "k1", "k2"]
+    assert [r.outcome for r in proxied.proxy.requests("GET")][:2] == ["status 503"] * 2
+
+
+# -- when retries run out ------------------------------------------------------------------------
+
+
+def test_throttling_beyond_max_attempts_raises_throttled_error_naming_uri(
+    proxied: Proxied,
+) -> None:
+    uri = _seed(proxied, "hot", b"x")
+    proxied.proxy.inject(slow_down(), times=100, method="GET", path="/hot")
+    with pytest.raises(s3dlio.ThrottledError) as info:
+        s3dlio.get(uri)
+    err = info.value
+    assert err.uri == uri and err.operation == "get"
+    assert f"{ATTEMPTS} attempts" in str(err)
+    assert len(proxied.proxy.requests("GET", "/hot")) == ATTEMPTS
+    for secret in proxied.secrets:
+        assert secret not in str(err) and secret not in repr(err)
+
+
+def test_throttled_write_beyond_max_attempts_raises_throttled_error(proxied: Proxied) -> None:
+    uri = proxied.uri("hot-write")
+    proxied.proxy.inject(
+        slow_down(status=429), times=100, method=proxied.write_method, path="/hot-write"
+    )
+    with pytest.raises(s3dlio.ThrottledError) as info:
+        s3dlio.put_bytes(uri, b"never stored")
+    assert info.value.uri == uri
+    assert f"{ATTEMPTS} attempts" in str(info.value)
+    assert len(proxied.proxy.requests(proxied.write_method, "/hot-write")) == ATTEMPTS
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.get(uri)
+
+
+def test_connection_resets_beyond_max_attempts_raise_network_error(proxied: Proxied) -> None:
+    uri = _seed(proxied, "flaky", b"x")
+    proxied.proxy.inject(Fault("reset"), times=100, method="GET", path="/flaky")
+    with pytest.raises(s3dlio.NetworkError) as info:
+        s3dlio.get(uri)
+    assert info.value.uri == uri
+    assert len(proxied.proxy.requests("GET", "/flaky")) == ATTEMPTS
+
+
+def test_max_attempts_one_disables_retries(
+    proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "1")
+    s3dlio.stores.clear_cache()  # stores read the policy when built
+    uri = _seed(proxied, "once", b"x")
+    proxied.proxy.inject(slow_down(), times=1, method="GET", path="/once")
+    with pytest.raises(s3dlio.ThrottledError):
+        s3dlio.get(uri)
+    assert len(proxied.proxy.requests("GET", "/once")) == 1
+
+
+# -- what fails fast -----------------------------------------------------------------------------
+# The injected fault is answered once; a retry would reach the real server and succeed, so a
+# raised error together with a single attempt proves there was no retry.
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (403, s3dlio.PermissionDeniedError),
+        (404, s3dlio.ObjectNotFoundError),
+        (400, s3dlio.S3dlioError),
+    ],
+)
+def test_client_errors_fail_fast(proxied: Proxied, status: int, error: type[Exception]) -> None:
+    uri = _seed(proxied, "denied", b"x")
+    proxied.proxy.inject(Fault("status", status=status, body=b"<Error/>"), method="GET")
+    with pytest.raises(error):
+        s3dlio.get(uri)
+    assert len(proxied.proxy.requests("GET", "/denied")) == 1
+
+
+def test_missing_object_fails_after_one_request(proxied: Proxied) -> None:
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.get(proxied.uri("never-written"))  # the real server's 404
+    assert len(proxied.proxy.requests("GET", "/never-written")) == 1
+
+
+def test_wrong_credentials_fail_after_one_request(
+    proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if proxied.scheme == "gs":
+        pytest.skip("the GCS emulator checks no credentials")
+    if proxied.scheme == "s3":
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    else:
+        monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", "bm90LXRoZS1rZXk=")
+    s3dlio.stores.clear_cache()
+    with pytest.raises(s3dlio.PermissionDeniedError) as info:
+        s3dlio.get(proxied.uri("k"))  # the real server's 403
+    assert "not-the-secret" not in str(info.value) and "bm90LXRoZS1rZXk" not in str(info.value)
+    assert len(proxied.proxy.requests("GET", "/k")) == 1
+
+
+# -- s3dlio's own HTTP requests: Retry-After and idempotency --------------------------------------
+
+
+def test_retry_after_is_honoured_on_own_requests(gcs_proxied: Proxied) -> None:
+    proxy = gcs_proxied.proxy
+    proxy.inject(slow_down(retry_after="1"), times=1, method="POST", path="/obj")
+    s3dlio.put_bytes(gcs_proxied.uri("obj"), b"after a pause")
+    first, second = proxy.requests("POST", "/obj")
+    assert first.outcome == "status 503" and second.outcome == "forwarded"
+    assert second.at - first.at >= 1.0  # the backoff alone would be about 1 ms
+    assert s3dlio.get(gcs_proxied.uri("obj")) == b"after a pause"
+
+
+def test_retry_after_beyond_budget_fails_at_once(
+    gcs_proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3DLIO_RETRY_TIMEOUT_SECS", "5")
+    proxy = gcs_proxied.proxy
+    proxy.inject(slow_down(retry_after="120", status=429), times=1, method="POST", path="/obj")
+    with pytest.raises(s3dlio.ThrottledError) as info:
+        s3dlio.put_bytes(gcs_proxied.uri("obj"), b"x")
+    assert "retry after 120 s" in str(info.value)
+    assert len(proxy.requests("POST", "/obj")) == 1
+
+
+def test_non_idempotent_request_is_not_resent_after_a_dropped_connection(
+    gcs_proxied: Proxied,
+) -> None:
+    # Creating a bucket is a POST: after a reset the server may have acted, so no retry...
+    proxy = gcs_proxied.proxy
+    name = f"made-{uuid.uuid4().hex[:12]}"
+    proxy.inject(Fault("reset"), times=1, method="POST", path="/storage/v1/b")
+    with pytest.raises(s3dlio.NetworkError):
+        s3dlio.create_bucket(f"gs://{name}")
+    assert len(proxy.requests("POST", "/storage/v1/b")) == 1
+    # ... but a refusal (503) says it did not act: that is retried.
+    proxy.clear()
+    proxy.inject(slow_down(), times=1, method="POST", path="/storage/v1/b")
+    s3dlio.create_bucket(f"gs://{name}")
+    assert len(proxy.requests("POST", "/storage/v1/b")) == 2
+
+
+def test_s3_bucket_creation_is_retried_when_throttled(s3_proxied: Proxied) -> None:
+    proxy = s3_proxied.proxy
+    name = f"made-{uuid.uuid4().hex[:12]}"
+    proxy.inject(slow_down(), times=2, method="PUT", path=f"/{name}")
+    s3dlio.create_bucket(f"s3://127.0.0.1:{proxy.port}/{name}")
+    assert len(proxy.requests("PUT", f"/{name}")) == 3
+    s3dlio.delete_bucket(f"s3://127.0.0.1:{proxy.port}/{name}")
+
+
+# -- the policy itself (no storage involved) ----------------------------------------------------
+
+
+def test_retry_policy_defaults_and_obstore_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "S3DLIO_MAX_RETRY_ATTEMPTS",
+        "S3DLIO_RETRY_INITIAL_BACKOFF_MS",
+        "S3DLIO_RETRY_MAX_BACKOFF_MS",
+        "S3DLIO_RETRY_TIMEOUT_SECS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    policy = config.retry_policy()
+    assert (policy.max_attempts, policy.initial_backoff, policy.max_backoff, policy.timeout) == (
+        5,
+        0.1,
+        10.0,
+        30.0,
+    )
+    settings = config.retry_settings()
+    assert settings["max_retries"] == 4
+    monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "0")
+    monkeypatch.setenv("S3DLIO_RETRY_MAX_BACKOFF_MS", "1")  # below the initial: raised to it
+    policy = config.retry_policy()
+    assert policy.max_attempts == 1 and policy.max_backoff == policy.initial_backoff
+    monkeypatch.setenv("S3DLIO_RETRY_TIMEOUT_SECS", "soon")
+    with pytest.raises(s3dlio.InvalidArgumentError):
+        config.retry_policy()
+
+
+def test_backoff_is_jittered_exponential_and_capped() -> None:
+    policy = config.RetryPolicy(max_attempts=50, initial_backoff=0.1, max_backoff=5.0, timeout=1e9)
+    waits = []
+    budget = RetryBudget(policy, rng=random.Random(1))
+    while (wait := budget.next_wait()) is not None:
+        waits.append(wait)
+    assert len(waits) == 49 and budget.attempts == 50
+    assert waits[0] == 0.1
+    for previous, wait in itertools.pairwise(waits):
+        assert 0.1 <= wait <= min(5.0, previous * policy.backoff_base)
+    assert len(set(waits)) > 40  # drawn, not a fixed schedule
+    assert max(waits) > 2.0  # it grows towards the cap
+
+
+def test_budget_stops_at_timeout_and_reports_refused_retry_after() -> None:
+    now = [0.0]
+    policy = config.RetryPolicy(max_attempts=10, initial_backoff=1.0, max_backoff=1.0, timeout=3.0)
+    budget = RetryBudget(policy, clock=lambda: now[0])
+    assert budget.next_wait() == 1.0
+    now[0] = 1.0
+    assert budget.next_wait(server_wait=1.5) == 1.5  # a longer Retry-After wins
+    now[0] = 2.5
+    assert budget.next_wait() is None  # 2.5 + 1.0 would pass the 3 s budget
+    assert budget.attempts == 3
+    budget = RetryBudget(policy, clock=lambda: now[0])
+    assert budget.next_wait(server_wait=60) is None
+    assert "retry after 60 s" in budget.describe()
+
+
+def test_retry_after_header_forms() -> None:
+    assert retry_after({"retry-after": "2"}) == 2.0
+    assert retry_after({"retry-after": " 0 "}) == 0.0
+    assert retry_after({"retry-after": "-3"}) == 0.0
+    assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, now=1445412500.0) == 10
+    assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}) == 0.0  # past
+    assert retry_after({"x-ms-retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({}) is None
+
+
+def test_retryable_statuses() -> None:
+    assert all(retryable_status(s) for s in (408, 429, 500, 502, 503, 504))
+    assert not any(retryable_status(s) for s in (200, 301, 400, 401, 403, 404, 409, 412, 501))
+
+
+def test_cloud_backends_are_all_covered() -> None:
+    assert set(PART_MARKER) == set(CLOUD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -228,3 +229,25 @@ def test_list_stream_gives_sizes_and_prefixes(backend: Backend) -> None:
     assert entries[0].last_modified and entries[0].last_modified.endswith("Z")
     deep = [e.uri for e in s3dlio.list_stream(backend.uri("ls/"), recursive=True)]
     assert sorted(deep) == sorted(s3dlio.list(backend.uri("ls/"), recursive=True))
+
+
+def test_list_count_counts_objects_only(backend: Backend) -> None:
+    s3dlio.put_many([(backend.uri(f"cnt/{d}/o{i}"), b"x") for d in "ab" for i in range(3)], 8)
+    s3dlio.put_bytes(backend.uri("cnt-sibling/o"), b"x")
+    assert s3dlio.list_count(backend.uri("cnt/")) == 6
+    assert s3dlio.list_count(backend.uri("cnt/"), recursive=False) == 0  # only sub-directories
+    assert s3dlio.list_count(backend.uri("cnt/"), pattern=r"^a/") == 3
+    assert s3dlio.list_count(backend.uri("missing/")) == 0
+
+
+def test_list_stream_async_pages(backend: Backend) -> None:
+    uris = [backend.uri(f"pages/o{i:02d}") for i in range(7)]
+    s3dlio.put_many([(u, b"y") for u in uris], 8)
+
+    async def collect() -> list[list[s3dlio.ListEntry]]:
+        return [p async for p in s3dlio.list_stream_async(backend.uri("pages/"), page_size=3)]
+
+    pages = asyncio.run(collect())
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert sorted(e.uri for p in pages for e in p) == uris
+    assert all(e.size == 1 for p in pages for e in p)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
+import itertools
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
@@ -65,7 +66,9 @@ __all__ = [
     "list_containers",
     "list_full_uris",
     "list_keys",
+    "list_count",
     "list_stream",
+    "list_stream_async",
     "ListEntry",
     "Progress",
     "mkdir",
@@ -406,6 +409,33 @@ def list_stream(
         else:
             m = e.meta
             yield ListEntry(parsed.with_key(e.key), m.size, _rfc3339(m.mtime_ns), m.etag)
+
+
+def list_count(uri: str, recursive: bool = True, pattern: str | None = None) -> int:
+    """How many objects ``uri`` selects (sub-directories are not counted), listed page by page
+    without building a URI per object: memory stays bounded for any count. Not in the
+    reference (its CLI's ``ls -c`` counts the same way)."""
+    store, parsed = _resolve(uri)
+    return sum(
+        1 for _ in select(store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False)
+    )
+
+
+async def list_stream_async(
+    uri: str, recursive: bool = False, pattern: str | None = None, page_size: int = 1000
+) -> AsyncIterator[_list[ListEntry]]:
+    """:func:`list_stream` for asyncio: an async iterator of pages of at most ``page_size``
+    entries. Each page is listed on the worker pool, so the event loop never blocks; one page
+    is held at a time. Not in the reference."""
+    _non_negative("page_size", page_size)
+    entries = list_stream(uri, recursive=recursive, pattern=pattern)
+
+    def next_page() -> _list[ListEntry]:
+        return _list(itertools.islice(entries, max(page_size, 1)))
+
+    loop = asyncio.get_running_loop()
+    while page := await loop.run_in_executor(runtime.executor(), next_page):
+        yield page
 
 
 def list_full_uris(uri: str) -> _list[str]:

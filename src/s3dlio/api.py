@@ -314,7 +314,7 @@ def _stat_dict(meta: ObjectMeta) -> dict[str, Any]:
         "sse_customer_algorithm": None,
         "version_id": meta.version_id,
         "replication_status": None,
-        "metadata": dict(meta.metadata),
+        "metadata": dict(meta.metadata or {}),
     }
 
 
@@ -379,7 +379,8 @@ def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list
     """
     store, parsed = _resolve(uri)
     return [
-        parsed.with_key(e.key) for e in select(store, parsed, recursive=recursive, pattern=pattern)
+        parsed.with_key(e.key)
+        for e in select(store, parsed, recursive=recursive, pattern=pattern, metadata=False)
     ]
 
 
@@ -416,9 +417,10 @@ def list_count(uri: str, recursive: bool = True, pattern: str | None = None) -> 
     without building a URI per object: memory stays bounded for any count. Not in the
     reference (its CLI's ``ls -c`` counts the same way)."""
     store, parsed = _resolve(uri)
-    return sum(
-        1 for _ in select(store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False)
+    entries = select(
+        store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False, metadata=False
     )
+    return sum(1 for _ in entries)
 
 
 async def list_stream_async(
@@ -446,7 +448,7 @@ def list_full_uris(uri: str) -> _list[str]:
 def list_keys(uri: str) -> _list[str]:
     """Non-recursive listing as keys relative to ``uri`` (sub-directories keep their ``/``)."""
     store, parsed = _resolve(uri)
-    return [e.relative for e in select(store, parsed, recursive=False)]
+    return [e.relative for e in select(store, parsed, recursive=False, metadata=False)]
 
 
 def list_containers(uri: str, /) -> _list[dict[str, Any]]:

@@ -29,7 +29,7 @@ __all__ = ["Entry", "compile_pattern", "has_glob", "select"]
 _GLOB_CHARS = ("*", "?")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     """A selected object (``meta`` set) or sub-directory (``meta`` is ``None``, key ends ``/``).
 
@@ -83,29 +83,36 @@ def select(
     recursive: bool,
     pattern: str | None = None,
     with_prefixes: bool = True,
+    metadata: bool = True,
 ) -> Iterator[Entry]:
-    """Stream the entries ``uri`` selects (see the module docstring), filtered by ``pattern``."""
+    """Stream the entries ``uri`` selects (see the module docstring), filtered by ``pattern``.
+
+    ``metadata=False`` is for callers that need names only: sizes may then be
+    ``UNKNOWN_SIZE`` (a filesystem skips its ``stat`` per file).
+    """
     regex = compile_pattern(pattern)
     key = uri.key
-    for entry in _select(store, key, recursive=recursive, with_prefixes=with_prefixes):
+    for entry in _select(
+        store, key, recursive=recursive, with_prefixes=with_prefixes, metadata=metadata
+    ):
         if regex is None or regex.search(entry.relative):
             yield entry
 
 
 def _select(
-    store: ObjectStore, key: str, *, recursive: bool, with_prefixes: bool
+    store: ObjectStore, key: str, *, recursive: bool, with_prefixes: bool, metadata: bool
 ) -> Iterator[Entry]:
     if has_glob(key):
         first = min(key.index(c) for c in _GLOB_CHARS if c in key)
         base = key[: key.rfind("/", 0, first) + 1]
         regex = _glob_regex(key)
-        for page in store.list(base, recursive=True):
+        for page in store.list(base, recursive=True, metadata=metadata):
             for meta in page.objects:
                 if regex.fullmatch(meta.key) or (recursive and _dir_matches(regex, meta.key, base)):
                     yield Entry(meta.key, meta.key[len(base) :], meta)
         return
     if key == "" or key.endswith("/"):
-        yield from _under(store, key, recursive=recursive, with_prefixes=with_prefixes)
+        yield from _under(store, key, recursive, with_prefixes, metadata)
         return
     try:
         meta = store.head(key)
@@ -113,7 +120,7 @@ def _select(
         pass
     else:
         yield Entry(key, key.rsplit("/", 1)[-1], meta)
-    yield from _under(store, key + "/", recursive=recursive, with_prefixes=with_prefixes)
+    yield from _under(store, key + "/", recursive, with_prefixes, metadata)
 
 
 def _dir_matches(regex: re.Pattern[str], key: str, base: str) -> bool:
@@ -126,10 +133,10 @@ def _dir_matches(regex: re.Pattern[str], key: str, base: str) -> bool:
 
 
 def _under(
-    store: ObjectStore, base: str, *, recursive: bool, with_prefixes: bool
+    store: ObjectStore, base: str, recursive: bool, with_prefixes: bool, metadata: bool
 ) -> Iterator[Entry]:
     n = len(base)
-    for page in store.list(base, recursive=recursive):
+    for page in store.list(base, recursive=recursive, metadata=metadata):
         for meta in page.objects:
             yield Entry(meta.key, meta.key[n:], meta)
         if with_prefixes:

@@ -235,7 +235,7 @@ def delete(
     def keys() -> Iterator[str]:
         nonlocal count
         for entry in select(
-            store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False
+            store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False, metadata=False
         ):
             count += 1
             if parsed.is_local:

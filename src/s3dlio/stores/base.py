@@ -17,15 +17,20 @@ from typing import Protocol, runtime_checkable
 
 from ..buffers import BytesView
 
-__all__ = ["ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter"]
+__all__ = ["UNKNOWN_SIZE", "ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter"]
+
+UNKNOWN_SIZE = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ObjectMeta:
     """What a listing or a head returns about one object.
 
     ``mtime_ns`` is the modification time in nanoseconds since the epoch, at the precision the
-    store keeps.
+    store keeps. ``size`` is :data:`UNKNOWN_SIZE` (-1) only in listings asked for without
+    metadata (``list(..., metadata=False)``) from stores that would need a call per object to
+    know it. Not frozen: listings build one per object, and a frozen dataclass costs 4x more
+    to construct; treat it as read-only.
     """
 
     key: str
@@ -35,7 +40,7 @@ class ObjectMeta:
     version_id: str | None = None
     content_type: str | None = None
     storage_class: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] | None = None  # user metadata, when the store returned any
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,8 @@ class ObjectStore(Protocol):
       is clipped.
     * ``put`` and writers publish atomically: a failed or interrupted write never leaves a
       partial object under the final key.
+    * ``list`` with ``metadata=False`` may leave sizes and times unknown (names only: a
+      filesystem then needs no ``stat`` per file).
     * ``list`` is a key-prefix listing (``"a/b"`` matches ``a/b.bin`` and ``a/bc/x``). With
       ``recursive=False`` it is delimited on ``/`` and returns common prefixes. It streams: a
       page at a time, never the whole listing in memory.
@@ -99,7 +106,9 @@ class ObjectStore(Protocol):
 
     def head(self, key: str) -> ObjectMeta: ...
 
-    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]: ...
+    def list(
+        self, prefix: str, recursive: bool = True, metadata: bool = True
+    ) -> Iterator[ListPage]: ...
 
     def delete_many(self, keys: Sequence[str]) -> None: ...
 

@@ -33,7 +33,7 @@ from ..errors import (
     PermissionDeniedError,
     S3dlioError,
 )
-from .base import ListPage, ObjectMeta
+from .base import UNKNOWN_SIZE, ListPage, ObjectMeta
 
 __all__ = ["TEMP_PREFIX", "FileStore", "LocalWriter", "local_error"]
 
@@ -319,7 +319,9 @@ class FileStore:
             )
         return _meta(key, st, self.storage_class)
 
-    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]:
+    def list(
+        self, prefix: str, recursive: bool = True, metadata: bool = True
+    ) -> Iterator[ListPage]:
         if prefix == "" or prefix.endswith("/"):
             top, name_prefix = prefix, ""
         else:
@@ -358,6 +360,11 @@ class FileStore:
                                 subdirs.append(key + "/")
                             else:
                                 prefixes.append(key + "/")
+                            continue
+                        if not metadata:
+                            # Names only: the directory entry's type, no stat per file.
+                            if entry.is_file():
+                                objects.append(ObjectMeta(key, UNKNOWN_SIZE))
                             continue
                         st = entry.stat()
                     except FileNotFoundError:

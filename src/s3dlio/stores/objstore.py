@@ -313,7 +313,10 @@ class ObstoreStore:
         mod, store = self._native()
         return _meta(call(self.uri(self._checked(key, "head")), "head", mod.head, store, key))
 
-    def list(self, prefix: str, recursive: bool = True) -> Iterator[ListPage]:
+    def list(
+        self, prefix: str, recursive: bool = True, metadata: bool = True
+    ) -> Iterator[ListPage]:
+        """Listings always carry sizes and times here: the store sends them anyway."""
         mod, store = self._native()
         uri = self.uri(prefix)
         path = _native_path(prefix)

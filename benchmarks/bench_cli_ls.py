@@ -16,7 +16,6 @@ so there is nothing to run side by side.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import resource
@@ -27,9 +26,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+from _harness import s3_server
+
 EXE = str(Path(sys.executable).parent / "s3-cli")
 
 
@@ -38,37 +38,23 @@ def children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--objects", type=int, default=100_000)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--keep", action="store_true", help="leave the objects in place")
-    args = ap.parse_args()
-
-    servers = None
-    if "AWS_ENDPOINT_URL" not in os.environ:
-        spec = importlib.util.spec_from_file_location("ts", ROOT / "scripts" / "test_servers.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        already = "AWS_ENDPOINT_URL" in module.env(which="s3")
-        os.environ.update(module.start("s3"))
-        servers = None if already else module  # stop only what this run started
-    import s3dlio  # after the environment is final
-
+def measure(
+    s3dlio: Any, objects: int, repeats: int, keep: bool
+) -> tuple[list[float], list[float], list[int]]:
+    """Objects/s by wall clock, client CPU s and the CLI's own objects/s, one per run."""
     bucket = os.environ.get("S3DLIO_TEST_S3_BUCKET", "s3dlio-test")
     prefix = f"s3://{bucket}/bench-ls-{uuid.uuid4().hex[:8]}/"
+    rates: list[float] = []
+    cpus: list[float] = []
+    reported: list[int] = []
     try:
         t0 = time.perf_counter()
-        items = [(f"{prefix}{i // 1000:03d}/obj-{i:07d}", b"") for i in range(args.objects)]
+        items = [(f"{prefix}{i // 1000:03d}/obj-{i:07d}", b"") for i in range(objects)]
         s3dlio.put_many(items, max_in_flight=64)
         put_s = time.perf_counter() - t0
-        print(f"put {args.objects:,} empty objects in {put_s:.1f} s", file=sys.stderr)
+        print(f"put {objects:,} empty objects in {put_s:.1f} s", file=sys.stderr)
 
-        rates, cpus, reported = [], [], []
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             c0, t0 = children_cpu(), time.perf_counter()
             out = subprocess.run(
                 [EXE, "ls", "-rc", prefix],
@@ -84,7 +70,7 @@ def main() -> None:
             )
             assert m, out.stdout
             counted = int(m.group(1).replace(",", ""))
-            assert counted == args.objects, f"counted {counted}, expected {args.objects}"
+            assert counted == objects, f"counted {counted}, expected {objects}"
             rates.append(counted / wall)
             reported.append(int(m.group(3).replace(",", "")))
             print(
@@ -93,10 +79,24 @@ def main() -> None:
                 file=sys.stderr,
             )
     finally:
-        if not args.keep:
+        if not keep:
             s3dlio.delete(prefix, recursive=True)
-        if servers is not None:
-            servers.stop("s3")
+    return rates, cpus, reported
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--objects", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--keep", action="store_true", help="leave the objects in place")
+    args = ap.parse_args()
+
+    with s3_server():
+        import s3dlio  # after the environment is final
+
+        rates, cpus, reported = measure(s3dlio, args.objects, args.repeats, args.keep)
     print(
         f"s3-cli ls -rc, {args.objects:,} objects on S3 (SeaweedFS if started here): "
         f"median {statistics.median(rates):,.0f} objects/s over {args.repeats} runs "

@@ -12,42 +12,18 @@ CPU), else SeaweedFS started (and stopped) here by ``scripts/test_servers.py``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import uuid
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-
-
-def server_cpu(pid: int | None) -> float:
-    if not pid:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def run(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run(
-        cmd, check=True, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+import _harness as h
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--ref-python",
-        default=os.environ.get("S3DLIO_REF_PYTHON", "/tmp/s3dlio-test-tools/ref-venv/bin/python"),
-    )
+    ap.add_argument("--ref-python", default=h.REF_PYTHON_DEFAULT)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--num", type=int, default=32)
     ap.add_argument("--size-mib", type=int, default=8)
@@ -55,43 +31,24 @@ def main() -> None:
     ap.add_argument("--server-pid", type=int, default=None)
     args = ap.parse_args()
 
-    servers = None
-    env = dict(os.environ)
-    pid = args.server_pid
-    if "AWS_ENDPOINT_URL" not in env:
-        spec = importlib.util.spec_from_file_location("ts", ROOT / "scripts" / "test_servers.py")
-        assert spec and spec.loader
-        servers = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(servers)
-        env.update(servers.start("s3"))
-        pid = int(servers.status()["s3"]["pid"])
-    bucket = env.get("S3DLIO_TEST_S3_BUCKET", "s3dlio-test")
-    impls = {
-        "ours": [sys.executable, str(HERE / "_worker.py")],
-        "obstore": [sys.executable, str(HERE / "_obstore_worker.py")],
-    }
-    if Path(args.ref_python).exists():
-        impls["ref"] = [args.ref_python, str(HERE / "_worker.py")]
-    else:
-        print(f"reference interpreter {args.ref_python} not found: skipping it", file=sys.stderr)
+    impls = h.implementations(h.ref_python(args.ref_python))
     size = args.size_mib << 20
     mib = args.num * size / (1 << 20)
     rows = []
-    try:
+    with h.s3_server(args.server_pid) as (env, pid):
+        if pid:
+            env["BENCH_SERVER_PID"] = str(pid)  # the worker measures the server's CPU
+        bucket = env.get("S3DLIO_TEST_S3_BUCKET", "s3dlio-test")
         for op in ("put_many", "get_many"):
             results: dict[str, list[dict[str, float]]] = {k: [] for k in impls}
             src = f"s3://{bucket}/bench-src-{uuid.uuid4().hex[:8]}"
             if op == "get_many":
-                run(impls["ours"] + ["put_many", src, str(args.num), str(size), "16"], env)
+                h.run_worker(impls["ours"], ["put_many", src, args.num, size, 16], env)
             for rep in range(args.repeats):
-                order = list(impls)[rep % len(impls) :] + list(impls)[: rep % len(impls)]
-                for name in order:
+                for name in h.rotation(list(impls), rep):
                     base = src if op == "get_many" else f"s3://{bucket}/bench-{name}-{rep}"
-                    cmd = impls[name] + [op, base, str(args.num), str(size), str(args.concurrency)]
-                    s0 = server_cpu(pid)
-                    res = run(cmd, env)
-                    res["server_cpu"] = server_cpu(pid) - s0
-                    results[name].append(res)
+                    cmd_args = [op, base, args.num, size, args.concurrency]
+                    results[name].append(h.run_worker(impls[name], cmd_args, env))
             for name, res in results.items():
                 rows.append(
                     {
@@ -104,22 +61,16 @@ def main() -> None:
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)
-    finally:
-        if servers is not None:
-            servers.stop("s3")
     print()
-    print(
-        f"{'workload':22} {'impl':8} {'MiB/s':>8} {'vs ref':>7} {'client CPU s':>12} "
-        f"{'vs ref':>7} {'server CPU s':>12}"
-    )
+    cells = []
     for r in rows:
         ref = next((x for x in rows if x["workload"] == r["workload"] and x["impl"] == "ref"), None)
-        ratio = f"{r['mibs'] / ref['mibs']:7.2f}" if ref else f"{'-':>7}"
-        cratio = f"{r['cpu'] / ref['cpu']:7.2f}" if ref and ref["cpu"] else f"{'-':>7}"
-        print(
-            f"{r['workload']:22} {r['impl']:8} {r['mibs']:8.1f} {ratio} {r['cpu']:12.3f} "
-            f"{cratio} {r['server_cpu']:12.2f}"
-        )
+        cells.append([
+            r["workload"], r["impl"], f"{r['mibs']:.1f}", h.ratio(r["mibs"], ref and ref["mibs"]),
+            f"{r['cpu']:.3f}", h.ratio(r["cpu"], ref and ref["cpu"]), f"{r['server_cpu']:.2f}",
+        ])  # fmt: skip
+    headers = ["workload", "impl", "MiB/s", "vs ref", "client CPU s", "vs ref", "server CPU s"]
+    h.print_table(headers, cells)
     print(f"median of {args.repeats}; concurrency {args.concurrency}")
 
 

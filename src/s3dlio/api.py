@@ -378,8 +378,9 @@ def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list
     a regex searched in each key relative to the listed prefix. A missing prefix gives ``[]``.
     """
     store, parsed = _resolve(uri)
+    root = parsed.root
     return [
-        parsed.with_key(e.key)
+        root + e.key
         for e in select(store, parsed, recursive=recursive, pattern=pattern, metadata=False)
     ]
 
@@ -404,12 +405,13 @@ def list_stream(
     objects there are. Not in the reference.
     """
     store, parsed = _resolve(uri)
+    root = parsed.root
     for e in select(store, parsed, recursive=recursive, pattern=pattern):
         if e.meta is None:
-            yield ListEntry(parsed.with_key(e.key), None, None, None, True)
+            yield ListEntry(root + e.key, None, None, None, True)
         else:
             m = e.meta
-            yield ListEntry(parsed.with_key(e.key), m.size, _rfc3339(m.mtime_ns), m.etag)
+            yield ListEntry(root + e.key, m.size, _rfc3339(m.mtime_ns), m.etag)
 
 
 def list_count(uri: str, recursive: bool = True, pattern: str | None = None) -> int:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from arro3.core import DataType
 
 from .. import config
 from ..buffers import BytesView
@@ -50,6 +51,22 @@ def _meta(raw: dict[str, Any]) -> ObjectMeta:
         etag=raw.get("e_tag"),
         version_id=raw.get("version"),
     )
+
+
+def _arrow_page(batch: Any, metadata: bool) -> list[ObjectMeta]:
+    """One listing batch in obstore's Arrow form as ObjectMeta (columns are converted in bulk:
+    about half the CPU of obstore's one-dict-per-object form)."""
+    paths = batch.column("path").to_pylist()
+    sizes = batch.column("size").to_numpy().tolist()
+    if not metadata:
+        return [ObjectMeta(p, s) for p, s in zip(paths, sizes, strict=True)]
+    micros = batch.column("last_modified").cast(DataType.int64()).to_numpy().tolist()
+    etags = batch.column("e_tag").to_pylist()
+    versions = batch.column("version").to_pylist()
+    return [
+        ObjectMeta(p, s, None if t is None else t * 1000, e, v)
+        for p, s, t, e, v in zip(paths, sizes, micros, etags, versions, strict=True)
+    ]
 
 
 def _translated(stream: Iterator[Any], uri: str, operation: str) -> Iterator[Any]:
@@ -321,9 +338,11 @@ class ObstoreStore:
         uri = self.uri(prefix)
         path = _native_path(prefix)
         if recursive:
-            stream = call(uri, "list", mod.list, store, path, chunk_size=LIST_PAGE)
+            stream = call(
+                uri, "list", mod.list, store, path, chunk_size=LIST_PAGE, return_arrow=True
+            )
             for batch in _translated(stream, uri, "list"):
-                yield ListPage([_meta(m) for m in batch])
+                yield ListPage(_arrow_page(batch, metadata))
         else:
             result = call(uri, "list", mod.list_with_delimiter, store, path)
             objects = [_meta(m) for m in result["objects"]]

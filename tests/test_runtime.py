@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import os
 import signal
 import sys
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -184,3 +187,34 @@ def test_async_twins_keep_the_sync_signature() -> None:
 
     assert inspect.signature(s3dlio.put_async) == inspect.signature(s3dlio.put)
     assert s3dlio.get_many_async.__name__ == "get_many_async"
+
+
+def test_prefetch_yields_everything_in_order_and_reraises_where_it_failed() -> None:
+    def pages() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("page 3 failed")
+
+    got: list[int] = []
+    with pytest.raises(OSError, match="page 3 failed"):
+        for item in runtime.prefetch(pages()):
+            got.append(item)
+    assert got == [1, 2]
+    assert list(runtime.prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+
+def test_prefetch_stops_its_thread_when_the_consumer_stops() -> None:
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        for i in itertools.count():
+            produced.append(i)
+            yield i
+
+    stream = runtime.prefetch(endless(), depth=2)
+    assert next(stream) == 0
+    stream.close()
+    time.sleep(0.5)
+    settled = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == settled <= 5  # bounded read-ahead, and the producer has stopped

@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .. import config
 
-__all__ = ["executor", "for_each_bounded", "map_bounded", "run_async"]
+__all__ = ["executor", "for_each_bounded", "map_bounded", "prefetch", "run_async"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -166,3 +167,50 @@ def for_each_bounded(fn: Callable[[T], None], items: Iterable[T], max_in_flight:
 
     _run_workers(work, max(1, max_in_flight), batch)
     return next(done)
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` with up to ``depth`` items produced ahead by a helper thread, so that
+    fetching the next page of a listing overlaps the caller's work on this one.
+
+    Errors from ``items`` are raised to the caller at the point they occurred. Closing (or
+    dropping) the returned generator stops the helper thread within ~0.1 s; at most
+    ``depth + 1`` items are ever held.
+    """
+    box: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+    closed = threading.Event()
+
+    def offer(value: Any) -> bool:
+        while not closed.is_set():
+            try:
+                box.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+        except BaseException as exc:
+            offer((_DONE, exc))
+            return
+        offer((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="s3dlio-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        closed.set()

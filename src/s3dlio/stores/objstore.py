@@ -21,7 +21,7 @@ from arro3.core import DataType
 
 from .. import config
 from ..buffers import BytesView
-from ..engine.runtime import map_bounded
+from ..engine.runtime import map_bounded, prefetch
 from ..errors import (
     DirectoryNotEmptyError,
     InvalidArgumentError,
@@ -341,7 +341,8 @@ class ObstoreStore:
             stream = call(
                 uri, "list", mod.list, store, path, chunk_size=LIST_PAGE, return_arrow=True
             )
-            for batch in _translated(stream, uri, "list"):
+            # The next page is requested while the caller works on this one.
+            for batch in prefetch(_translated(stream, uri, "list")):
                 yield ListPage(_arrow_page(batch, metadata))
         else:
             result = call(uri, "list", mod.list_with_delimiter, store, path)

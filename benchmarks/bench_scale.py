@@ -3,6 +3,7 @@ by side in one run, on S3 (SeaweedFS) and on ``file://``.
 
     python benchmarks/bench_scale.py [--backends s3,file] [--repeats 5] [--workloads ...]
                                      [--list-keys 100000] [--quick] [--json out.json]
+    python benchmarks/bench_scale.py --show out.json [--markdown]    # a saved run's table
 
 Workloads (``--workloads`` takes a comma list of these names):
 
@@ -19,7 +20,8 @@ all threads) and of the whole worker process, peak RSS of the worker (VmHWM), th
 before the call, and the server's CPU during the call (SeaweedFS's /proc/PID/stat). Each worker
 checks what it did (sizes, sampled bytes, counts). Data that a workload reads, lists or deletes
 is created beforehand with this project's ``put_many`` (64 in flight), untimed; how long that
-took is printed. The table gives medians; ratios are ours / reference.
+took is printed. The table gives medians; ratios are ours / reference. A failed run is reported
+(and the exit status is 1); the others still count.
 
 S3: the AWS_* environment when AWS_ENDPOINT_URL is set (``--server-pid`` for its CPU), else
 SeaweedFS started here by ``scripts/test_servers.py`` (state dir ``$S3DLIO_SERVERS_DIR``) and
@@ -257,7 +259,12 @@ def table(rows: list[dict[str, Any]], markdown: bool) -> None:
 
 def targets(rows: list[dict[str, Any]]) -> list[str]:
     """The issue's targets, checked on the medians: one line per miss or figure of note."""
-    out = []
+    out = [
+        f"FAIL {r['backend']:4} {r['label']:22} {r['impl']}: {len(r['errors'])} run(s) failed, "
+        f"first: {r['errors'][0].splitlines()[-1]}"
+        for r in rows
+        if r.get("errors")
+    ]
     by = {(r["backend"], r["workload"], r["impl"]): r for r in rows if "rate" in r}
     for (backend, wl, impl), r in by.items():  # in the order measured
         if impl != "ours":
@@ -265,9 +272,13 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
         ref = by.get((backend, wl, "ref"))
         if ref:
             verdict = "ok" if r["rate"] >= ref["rate"] and r["cpu"] <= ref["cpu"] else "MISS"
+            server = ""
+            if backend == "s3":  # cores the server kept busy: near the core count, it is the limit
+                busy = [x["server_cpu"] / x["seconds"] for x in (r, ref)]
+                server = f"; server busy {busy[0]:.2f} / {busy[1]:.2f} cores (ours / ref)"
             out.append(
                 f"{verdict:4} {backend:4} {r['label']:22} throughput {r['rate'] / ref['rate']:.2f}x"
-                f" ref, client CPU {r['cpu'] / ref['cpu']:.2f}x ref"
+                f" ref, client CPU {r['cpu'] / ref['cpu']:.2f}x ref{server}"
             )
         raw = by.get((backend, wl, "obstore"))
         if raw and wl.startswith("get-") and wl != "get-4k" and raw.get("cpu_per_gib"):
@@ -302,7 +313,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     ap.add_argument("--json", default=None, help="write rows and run facts to this file")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--show", default=None, help="only print the table of a --json file")
     args = ap.parse_args()
+    if args.show:
+        saved = json.loads(Path(args.show).read_text())
+        table(saved["rows"], args.markdown)
+        print(f"\n{json.dumps(saved['facts'])}\n\ntargets (ours):")
+        for line in targets(saved["rows"]):
+            print("  " + line)
+        return
     repeats = args.repeats or (1 if args.quick else 5)
     keys = args.list_keys or (1000 if args.quick else 100_000)
     all_wls = workloads(args.quick, keys)
@@ -351,6 +370,7 @@ def main() -> None:
     print("\ntargets (ours):")
     for line in targets(rows):
         print("  " + line)
+    failed = any(r.get("errors") for r in rows)
     if args.json:
         facts = {
             "started": started.isoformat(timespec="seconds"),
@@ -364,6 +384,8 @@ def main() -> None:
             "loadavg_end": os.getloadavg(),
         }
         Path(args.json).write_text(json.dumps({"facts": facts, "rows": rows}, indent=1) + "\n")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

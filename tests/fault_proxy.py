@@ -77,6 +77,7 @@ class Record:
     target: str
     outcome: str
     upstream_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # request headers, names lower-case
 
 
 def slow_down(retry_after: str | None = None, status: int = 503) -> Fault:
@@ -223,7 +224,8 @@ class FaultProxy:
                 conn.sendall(resp_body[: len(resp_body) // 2])
                 _reset(conn)
                 return
-            self._record(Record(at, method, target, "forwarded", status))
+            sent = {k.lower(): v for k, v in headers}
+            self._record(Record(at, method, target, "forwarded", status, sent))
             _send(conn, status, reason, resp_headers, resp_body, method)
 
     def _forward(

@@ -12,6 +12,7 @@ honours ``Retry-After``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import uuid
@@ -393,3 +394,27 @@ def test_retryable_statuses() -> None:
 
 def test_cloud_backends_are_all_covered() -> None:
     assert set(PART_MARKER) == set(CLOUD)
+
+
+# -- payload signing -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "signed"), [(None, True), ("1", False), ("0", True)], ids=["http", "on", "off"]
+)
+def test_s3_payload_signing(
+    s3_proxied: Proxied, monkeypatch: pytest.MonkeyPatch, setting: str | None, signed: bool
+) -> None:
+    """Over plain http bodies are hashed into the signature unless S3DLIO_UNSIGNED_PAYLOAD=1
+    (https endpoints default to unsigned: TLS protects the body, hashing costs CPU)."""
+    if setting is not None:
+        monkeypatch.setenv("S3DLIO_UNSIGNED_PAYLOAD", setting)
+    s3dlio.stores.clear_cache()
+    data = b"payload" * 1000
+    s3dlio.put_bytes(s3_proxied.uri("signed.bin"), data)
+    assert s3dlio.get(s3_proxied.uri("signed.bin")) == data
+    (put,) = s3_proxied.proxy.requests("PUT", "/signed.bin")
+    sha = put.headers["x-amz-content-sha256"]
+    assert (sha != "UNSIGNED-PAYLOAD") is signed
+    if signed:
+        assert sha == hashlib.sha256(data).hexdigest()

@@ -246,10 +246,23 @@ class AwsSettings:
     region: str | None
     endpoint_url: str | None
     ca_bundle: str | None
+    unsigned_payload: bool | None = None  # S3DLIO_UNSIGNED_PAYLOAD; None: decide by scheme
 
     @property
     def has_credentials(self) -> bool:
         return bool(self.access_key_id and self.secret_access_key)
+
+    def sign_payload(self, endpoint: str | None) -> bool:
+        """Whether request bodies are SHA-256-hashed into the SigV4 signature.
+
+        ``S3DLIO_UNSIGNED_PAYLOAD=1`` never, ``=0`` always; unset: only over plain ``http``.
+        Over TLS the transport already protects the body, and hashing costs about 0.5 s of
+        CPU per GiB written (measured: 1 GiB PUT 0.67 s CPU signed, 0.19 s unsigned), so
+        https endpoints (and AWS) send ``UNSIGNED-PAYLOAD``, as AWS SDKs do for S3 over TLS.
+        """
+        if self.unsigned_payload is not None:
+            return not self.unsigned_payload
+        return bool(endpoint and endpoint.startswith("http://"))
 
 
 def aws() -> AwsSettings:
@@ -260,6 +273,11 @@ def aws() -> AwsSettings:
         region=_get("AWS_REGION") or _get("AWS_DEFAULT_REGION"),
         endpoint_url=_get("AWS_ENDPOINT_URL_S3") or _get("AWS_ENDPOINT_URL"),
         ca_bundle=_get("AWS_CA_BUNDLE"),
+        unsigned_payload=(
+            None
+            if _get("S3DLIO_UNSIGNED_PAYLOAD") is None
+            else env_flag("S3DLIO_UNSIGNED_PAYLOAD")
+        ),
     )
 
 

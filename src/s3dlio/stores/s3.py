@@ -55,6 +55,8 @@ class S3Store(ObstoreStore):
         }
         if s.session_token:
             options["session_token"] = s.session_token
+        if not s.sign_payload(self.endpoint):
+            options["unsigned_payload"] = True
         if self.endpoint:
             options["endpoint"] = self.endpoint
         return mod._store.S3Store(

@@ -59,21 +59,6 @@ LATER = {
         ],
         "cloud backends",
     ),
-    **dict.fromkeys(
-        [
-            "generate_and_write_parquet",
-            "generate_and_write_parquet_schema",
-            "generate_and_write_parquet_schema_streaming",
-            "generate_parquet_bytes",
-            "generate_parquet_bytes_schema",
-            "parquet_cache_clear",
-            "parquet_cache_invalidate",
-            "parquet_cache_len",
-            "parquet_get_rg",
-            "parquet_rg_row_offsets",
-        ],
-        "data generation and formats",
-    ),
 }
 
 

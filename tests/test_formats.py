@@ -16,6 +16,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 from tests.conftest import Backend
@@ -234,3 +236,69 @@ def test_put_refuses_bad_values_before_writing(tmp_path: Path, kwargs: dict[str,
     with pytest.raises(InvalidArgumentError):
         s3dlio.put(f"file://{tmp_path}/junk/", 2, size=10, **kwargs)  # type: ignore[arg-type]
     assert not (tmp_path / "junk").exists() or not any((tmp_path / "junk").iterdir())
+
+
+# -- Parquet --------------------------------------------------------------------------------
+
+
+def test_generate_parquet_bytes_layout() -> None:
+    data = s3dlio.generate_parquet_bytes(3, 10, 4)
+    assert bytes(data[:4]) == b"PAR1" and bytes(data[-4:]) == b"PAR1"
+    f = pq.ParquetFile(io.BytesIO(bytes(data)))
+    assert f.schema_arrow.names == ["col0", "col1", "col2"]
+    assert all(t == pa.float32() for t in f.schema_arrow.types)
+    assert f.metadata.num_row_groups == 4 and f.metadata.num_rows == 40
+    schema = s3dlio.generate_parquet_bytes_schema([("img", 4), ("label", 1)], 5, 2)
+    table = pq.read_table(io.BytesIO(bytes(schema)))
+    assert table.schema.field("img").type == pa.list_(pa.field("element", pa.float32(), False), 4)
+    assert table.num_rows == 10
+    with pytest.raises(InvalidArgumentError):
+        s3dlio.generate_parquet_bytes_schema([("a", 0)], 5, 2)
+
+
+def test_parquet_row_groups_by_range_on_any_backend(backend: Backend) -> None:
+    uri = backend.uri("d/f.parquet")
+    s3dlio.generate_and_write_parquet(uri, 3, 10, 4)
+    s3dlio.parquet_cache_clear()
+    assert s3dlio.parquet_rg_row_offsets(uri) == [0, 10, 20, 30, 40]
+    assert s3dlio.parquet_cache_len() == 1
+    whole = pq.read_table(io.BytesIO(bytes(s3dlio.get(uri))))
+    batch = pa.ipc.open_stream(bytes(s3dlio.parquet_get_rg(uri, 2))).read_all()
+    assert batch.equals(whole.slice(20, 10))
+    one = pa.ipc.open_stream(bytes(s3dlio.parquet_get_rg(uri, 1, [2]))).read_all()
+    assert one.column_names == ["col2"] and one.column(0).equals(whole.column(2).slice(10, 10))
+    raw = s3dlio.parquet_get_rg(uri, 1, [1], decode="raw")
+    meta = pq.ParquetFile(io.BytesIO(bytes(s3dlio.get(uri)))).metadata.row_group(1).column(1)
+    assert len(raw) == meta.total_compressed_size
+    with pytest.raises(InvalidArgumentError, match="rg_idx 99 out of range"):
+        s3dlio.parquet_get_rg(uri, 99)
+    with pytest.raises(InvalidArgumentError, match="decode"):
+        s3dlio.parquet_get_rg(uri, 0, decode="x")
+    s3dlio.parquet_cache_invalidate(uri)
+    assert s3dlio.parquet_cache_len() == 0
+
+
+def test_parquet_streaming_write_and_index(backend: Backend) -> None:
+    a, b = backend.uri("s/a.parquet"), backend.uri("s/b.parquet")
+    s3dlio.generate_and_write_parquet_schema_streaming(a, [("x", 1), ("emb", 3)], 100, 3)
+    s3dlio.generate_and_write_parquet_schema(b, [("x", 1)], 7, 2)
+    assert pq.read_table(io.BytesIO(bytes(s3dlio.get(a)))).num_rows == 300
+    idx = s3dlio.PyParquetIndex()
+    with pytest.raises(InvalidArgumentError, match="URI not indexed"):
+        idx.rg_lookup(a, 0)
+    idx.ensure_indexed([a, b], epoch=1)
+    assert len(idx) == 5 and idx.file_count() == 2 and idx.file_rg_count(b) == 2
+    assert idx.file_rg_count(backend.uri("nope")) is None
+    rg, offset, length = idx.rg_lookup(a, 150)
+    assert rg == 1 and (offset, length) == idx.rg_range(a, 1)
+    # the byte range really is that row group: its column chunks parse from those bytes
+    assert s3dlio.get_range(a, offset, length) == bytes(s3dlio.get(a))[offset : offset + length]
+    assert idx.rg_for_sample(b, 13) == 1
+    assert idx.check_and_mark(a, 1, 1) is False
+    assert idx.check_and_mark(a, 1, 1) is True
+    assert idx.was_fetched(a, 1, 1) and not idx.was_fetched(a, 1, 2)
+    assert repr(idx) == "PyParquetIndex(files=2, rgs=5, col_indices=None, footer_cap=4194304)"
+    idx.invalidate_uri(a)
+    assert not idx.is_indexed(a) and idx.is_indexed(b)
+    idx.clear()
+    assert len(idx) == 0

@@ -20,16 +20,15 @@ compressed bytes).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from _timing import bench_parser, interpreters
 
 HERE = Path(__file__).resolve().parent
 FACTORS = [(1, 1), (4, 1), (1, 4), (4, 4)]
@@ -66,22 +65,12 @@ def measured_ratios(path: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--ref-python", default=os.environ.get("S3DLIO_REF_PYTHON", "/tmp/s3dlio-ref/bin/python")
-    )
-    ap.add_argument("--repeats", type=int, default=5)
+    ap = bench_parser(__doc__)
     ap.add_argument("--size", type=int, default=1 << 30)
     ap.add_argument("--dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
     ap.add_argument("--only", default=None, help="run only workloads whose name contains this")
     args = ap.parse_args()
-    impls = {"ours": sys.executable}
-    if args.ref_python and Path(args.ref_python).exists():
-        impls["ref"] = args.ref_python
-    else:
-        print(f"reference interpreter {args.ref_python!r} not found: measuring this project only")
+    impls = interpreters(args.ref_python)
     scratch = Path(tempfile.mkdtemp(prefix="s3dlio-datagen-", dir=args.dir))
     rows = []
     try:

@@ -3,6 +3,7 @@
 Run by ``bench_datagen.py`` with either this project's Python or the reference's venv Python.
 
     _datagen_worker.py generate ALG DEDUP COMPRESS SIZE DUMP   # generate_data; DUMP: file or -
+    _datagen_worker.py into ALG DEDUP COMPRESS SIZE -          # generate_into_buffer
     _datagen_worker.py put ALG DEDUP COMPRESS SIZE DIR         # put(file://DIR, 1, ...)
 """
 
@@ -29,6 +30,14 @@ def main() -> None:
         if target != "-":
             with open(target, "wb") as f:
                 f.write(memoryview(data))
+    elif op == "into":
+        buf = bytearray(n)  # zero-filled: its pages are faulted in before the clock starts
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        s3dlio.generate_into_buffer(buf, d, c)
+        elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+        if target != "-":
+            with open(target, "wb") as f:
+                f.write(buf)
     elif op == "put":
         cpu0, t0 = cpu_seconds(), time.perf_counter()
         s3dlio.put(

@@ -4,6 +4,8 @@ Workloads (1 GiB each by default):
 
 * ``generate_data(size, dedup, compress)``: the in-memory generator (the reference's is its
   ``random`` method; ours too).
+* ``generate_into_buffer(buf, dedup, compress)`` into a preallocated, already-touched 1 GiB
+  ``bytearray``: the generation itself, without the page faults of a new buffer.
 * ``put(file:///dev/shm/..., 1, size, object_type='raw', data_gen_algorithm=ALG, ...)`` for
   ``random`` and ``prand``: the reference exposes ``prand`` only through ``put``, so this
   measures generation plus a write to tmpfs (the same write for both).
@@ -32,8 +34,10 @@ from _timing import bench_parser, interpreters
 
 HERE = Path(__file__).resolve().parent
 FACTORS = [(1, 1), (4, 1), (1, 4), (4, 4)]
-WORKLOADS = [("generate", "random", d, c) for d, c in FACTORS] + [
-    ("put", alg, d, c) for alg in ("random", "prand") for d, c in FACTORS
+WORKLOADS = [
+    *[("generate", "random", d, c) for d, c in FACTORS],
+    *[("into", "random", d, c) for d, c in FACTORS],
+    *[("put", alg, d, c) for alg in ("random", "prand") for d, c in FACTORS],
 ]
 
 

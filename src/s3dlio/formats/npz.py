@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..buffers import BytesView, view_of
-from ..datagen import DataLayout, fill
+from ..datagen import DataLayout, fill, new_buffer
 from ..errors import InvalidArgumentError
 
 __all__ = [
@@ -108,7 +108,7 @@ def _assemble(members: Sequence[_Member]) -> BytesView:
     total = sum(local_sizes) + central_size + _END.size
     if any(m.size >= _ZIP32_LIMIT for m in members) or total >= _ZIP32_LIMIT:
         return _assemble_zip64(members)
-    out = np.empty(total, dtype=np.uint8)
+    out = new_buffer(total)
     mv = memoryview(out)  # type: ignore[arg-type]
     offsets = []
     crcs = []

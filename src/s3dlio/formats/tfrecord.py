@@ -15,9 +15,9 @@ import struct
 from collections.abc import Iterable, Iterator
 
 import google_crc32c
-import numpy as np
 
 from ..buffers import BytesView, as_payload, view_of
+from ..datagen import new_buffer
 from ..errors import InvalidArgumentError
 
 __all__ = [
@@ -52,7 +52,7 @@ def masked_crc32c(data: bytes | memoryview) -> int:
 def build_tfrecord(records: Iterable[object]) -> BytesView:
     """A TFRecord file holding each payload (any bytes-like object) as one record."""
     views = [as_payload(r, what="record") for r in records]
-    out = np.empty(sum(len(v) + _FRAMING for v in views), dtype=np.uint8)
+    out = new_buffer(sum(len(v) + _FRAMING for v in views))
     mv = memoryview(out)  # type: ignore[arg-type]
     pos = 0
     for view in views:

@@ -133,8 +133,13 @@ def test_tfrecord_framing_and_index() -> None:
     entries = [(0, 21), (21, 16), (37, 5136)]
     assert s3dlio.get_tfrecord_index_entries(data) == entries
     assert s3dlio.index_tfrecord_bytes(data) == "0 21\n21 16\n37 5136\n"
-    assert s3dlio.index_tfrecord_bytes(b"garbage" * 10) == ""
-    for flipped, says in ((30, "framing broken"), (60, "CRC mismatch")):
+    assert s3dlio.index_tfrecord_bytes(b"") == ""
+    for garbage, says in ((b"garbage" * 10, "bad length CRC"), (data + b"x", "trailing")):
+        with pytest.raises(InvalidArgumentError, match=says):
+            s3dlio.index_tfrecord_bytes(garbage)
+    with pytest.raises(InvalidArgumentError, match="truncated"):
+        s3dlio.get_tfrecord_index_entries(data[:-1])
+    for flipped, says in ((30, "bad length CRC"), (60, "CRC mismatch")):
         corrupt = bytearray(data)
         corrupt[flipped] ^= 1  # 30: a length CRC; 60: the third record's payload
         with pytest.raises(InvalidArgumentError, match=says):

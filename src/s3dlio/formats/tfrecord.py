@@ -67,23 +67,33 @@ def build_tfrecord(records: Iterable[object]) -> BytesView:
 
 
 def _frames(data: memoryview) -> Iterator[tuple[int, int]]:
-    """(offset, payload length) of each well-framed record; stops at the first bad frame."""
+    """(offset, payload length) of each record. A frame whose length CRC is wrong, that runs
+    past the end, or trailing bytes too short for a frame raise
+    :class:`~s3dlio.errors.InvalidArgumentError` naming the offset."""
     pos = 0
     end = len(data)
-    while pos + _FRAMING <= end:
+    while pos < end:
+        if pos + _FRAMING > end:
+            raise InvalidArgumentError(
+                f"not TFRecord data: {end - pos} trailing bytes at offset {pos}"
+            )
         length, length_crc = _HEADER.unpack_from(data, pos)
-        if masked_crc32c(data[pos : pos + 8]) != length_crc or pos + _FRAMING + length > end:
-            return
+        if masked_crc32c(data[pos : pos + 8]) != length_crc:
+            raise InvalidArgumentError(f"not TFRecord data: bad length CRC at offset {pos}")
+        if pos + _FRAMING + length > end:
+            raise InvalidArgumentError(
+                f"truncated TFRecord at offset {pos}: {length} bytes announced, "
+                f"{end - pos - _FRAMING} present"
+            )
         yield pos, length
         pos += _FRAMING + length
 
 
 def iter_tfrecords(data: object, verify: bool = True) -> Iterator[BytesView]:
-    """Each record's payload (zero-copy). With ``verify`` a data CRC mismatch raises
-    :class:`~s3dlio.errors.InvalidArgumentError`; a truncated or garbled frame ends the
-    iteration with the same error."""
+    """Each record's payload (zero-copy). Malformed framing raises
+    :class:`~s3dlio.errors.InvalidArgumentError`; so does, with ``verify``, a data CRC
+    mismatch."""
     view = as_payload(data, what="tfrecord_bytes")
-    pos = 0
     for offset, length in _frames(view):
         payload = view[offset + _HEADER.size : offset + _HEADER.size + length]
         if verify:
@@ -91,14 +101,12 @@ def iter_tfrecords(data: object, verify: bool = True) -> Iterator[BytesView]:
             if stored != masked_crc32c(payload):
                 raise InvalidArgumentError(f"TFRecord data CRC mismatch at offset {offset}")
         yield BytesView(payload)
-        pos = offset + _FRAMING + length
-    if pos != len(view):
-        raise InvalidArgumentError(f"TFRecord framing broken at offset {pos}")
 
 
 def get_tfrecord_index_entries(tfrecord_bytes: object) -> list[tuple[int, int]]:
-    """``(offset, size)`` of every record, ``size`` including the 16 framing bytes. Parsing
-    stops at the first malformed frame (garbage gives ``[]``)."""
+    """``(offset, size)`` of every record, ``size`` including the 16 framing bytes. Empty input
+    gives ``[]``; anything that is not whole TFRecord framing (checked with the length CRCs)
+    raises :class:`~s3dlio.errors.InvalidArgumentError`."""
     view = as_payload(tfrecord_bytes, what="tfrecord_bytes")
     return [(offset, length + _FRAMING) for offset, length in _frames(view)]
 
@@ -108,7 +116,8 @@ def _index_text(entries: list[tuple[int, int]]) -> str:
 
 
 def index_tfrecord_bytes(tfrecord_bytes: object) -> str:
-    """The DALI index text of in-memory TFRecord data (``''`` for garbage)."""
+    """The DALI index text of in-memory TFRecord data (errors as
+    :func:`get_tfrecord_index_entries`)."""
     return _index_text(get_tfrecord_index_entries(tfrecord_bytes))
 
 

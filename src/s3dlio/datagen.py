@@ -54,7 +54,6 @@ __all__ = [
     "new_buffer",
     "py_default_data_gen_threads",
     "py_total_cpus",
-    "random_bytes",
 ]
 
 BLOCK_SIZE = 1 << 20
@@ -468,8 +467,3 @@ class Generator:
 
     def __repr__(self) -> str:
         return f"Generator({self._layout!r}, position={self._position})"
-
-
-def random_bytes(size: int) -> BytesView:
-    """``size`` incompressible, unique bytes (single-threaded; for small payloads)."""
-    return view_of(make_data(DataLayout(size), threads=1))

@@ -95,6 +95,11 @@ def test_seed_reproduces_bytes_whatever_the_chunking_and_threads(algorithm: str)
         pieces.append(bytes(buf[:got]))
     assert gen.is_complete()
     assert b"".join(pieces) == whole
+    dirty = np.full(size, 0xAA, dtype=np.uint8)  # zero parts must be written, not assumed
+    datagen.fill(dirty, datagen.DataLayout(size, 3, 2, algorithm, 42), threads=1)
+    assert dirty.tobytes() == bytes(whole)
+    made = datagen.make_data(datagen.DataLayout(size, 3, 2, algorithm, 42))  # zeroed fast path
+    assert made.tobytes() == bytes(whole)
     other = datagen.DataLayout(size, 3, 2, algorithm, 43)
     assert bytes(datagen.make_data(other, threads=1)) != bytes(whole)
 

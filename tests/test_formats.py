@@ -207,7 +207,9 @@ def test_put_stores_the_requested_ratios(backend: Backend, mode: str, algorithm:
         view = memoryview(blob)
         distinct = {hashlib.md5(view[i : i + MiB]).digest() for i in range(0, 8 * MiB, MiB)}
         assert 8 / len(distinct) == pytest.approx(4, rel=0.10)
-        ratio = len(blob) / len(zstandard.ZstdCompressor(level=3).compress(blob))
+        # the distinct blocks only: zstd's window reaches the repeats of so small an object
+        unique = blob[: 2 * MiB]
+        ratio = len(unique) / len(zstandard.ZstdCompressor(level=3).compress(unique))
         assert ratio == pytest.approx(2, rel=0.10)
     assert blobs[0] != blobs[1]
 
@@ -246,6 +248,16 @@ def test_put_refuses_bad_values_before_writing(tmp_path: Path, kwargs: dict[str,
 # -- Parquet --------------------------------------------------------------------------------
 
 
+def same_bits(a: pa.Table, b: pa.Table) -> bool:
+    """Equal names and float32 bit patterns (random floats include NaNs, which are != NaN)."""
+    return a.column_names == b.column_names and all(
+        np.array_equal(
+            a.column(i).to_numpy().view(np.uint32), b.column(i).to_numpy().view(np.uint32)
+        )
+        for i in range(a.num_columns)
+    )
+
+
 def test_generate_parquet_bytes_layout() -> None:
     data = s3dlio.generate_parquet_bytes(3, 10, 4)
     assert bytes(data[:4]) == b"PAR1" and bytes(data[-4:]) == b"PAR1"
@@ -269,9 +281,10 @@ def test_parquet_row_groups_by_range_on_any_backend(backend: Backend) -> None:
     assert s3dlio.parquet_cache_len() == 1
     whole = pq.read_table(io.BytesIO(bytes(s3dlio.get(uri))))
     batch = pa.ipc.open_stream(bytes(s3dlio.parquet_get_rg(uri, 2))).read_all()
-    assert batch.equals(whole.slice(20, 10))
+    assert same_bits(batch, whole.slice(20, 10))
     one = pa.ipc.open_stream(bytes(s3dlio.parquet_get_rg(uri, 1, [2]))).read_all()
-    assert one.column_names == ["col2"] and one.column(0).equals(whole.column(2).slice(10, 10))
+    assert one.column_names == ["col2"]
+    assert same_bits(one, whole.select(["col2"]).slice(10, 10))
     raw = s3dlio.parquet_get_rg(uri, 1, [1], decode="raw")
     meta = pq.ParquetFile(io.BytesIO(bytes(s3dlio.get(uri)))).metadata.row_group(1).column(1)
     assert len(raw) == meta.total_compressed_size

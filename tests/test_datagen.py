@@ -124,6 +124,12 @@ def test_generator_contract() -> None:
         gen.fill_chunk(b"read-only")
 
 
+def test_empty_generator_is_complete_at_once() -> None:
+    gen = s3dlio.Generator(0)
+    assert gen.is_complete()
+    assert gen.fill_chunk(bytearray(16)) == 0
+
+
 def test_generate_into_buffer_fills_in_place_and_puts_without_conversion(
     tmp_path: object,
 ) -> None:

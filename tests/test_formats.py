@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -320,3 +321,18 @@ def test_parquet_streaming_write_and_index(backend: Backend) -> None:
     assert not idx.is_indexed(a) and idx.is_indexed(b)
     idx.clear()
     assert len(idx) == 0
+    narrow = s3dlio.PyParquetIndex(col_indices=[1])
+    narrow.ensure_indexed([a])
+    offset1, length1 = narrow.rg_range(a, 1)
+    assert offset1 > offset and length1 < length  # only the second column's chunk
+    with pytest.raises(InvalidArgumentError, match="col_indices"):
+        s3dlio.PyParquetIndex(col_indices=[5]).ensure_indexed([a])
+
+
+def test_optional_formats_say_how_to_install_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py now raises ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(NotImplementedError, match=r"s3dlio\[hdf5\]"):
+        hdf5.build_hdf5({"x": np.zeros(2)})
+    with pytest.raises(NotImplementedError, match=r"s3dlio\[parquet\]"):
+        s3dlio.generate_parquet_bytes(1, 1, 1)

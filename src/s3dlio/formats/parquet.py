@@ -424,6 +424,12 @@ class PyParquetIndex:
             meta = _rg_geometry(_read_metadata(uri, self._footer_cap))
             ranges = meta.ranges
             if self._col_indices is not None:  # the span of the selected columns' chunks
+                width = len(meta.chunk_ranges[0]) if meta.chunk_ranges else 0
+                bad = [c for c in self._col_indices if not 0 <= c < width]
+                if bad and meta.chunk_ranges:
+                    raise InvalidArgumentError(
+                        f"col_indices {bad} out of range for '{uri}' ({width} columns)", uri=uri
+                    )
                 ranges = [_span([cols[c] for c in self._col_indices]) for cols in meta.chunk_ranges]
             entry = _Indexed(meta.row_offsets, ranges, [epoch - 1] * len(ranges))
             with self._lock:

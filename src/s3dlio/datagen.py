@@ -19,8 +19,9 @@ generated on its own: in parallel, chunk by chunk (streaming), or again after a 
 * **seed**: ``None`` draws 128 bits from the OS, so each call differs; an integer gives the same
   bytes every time, whatever the chunking or thread count.
 
-Large fills are split across threads of the per-process pool (numpy releases the GIL while it
-fills and copies), writing straight into the caller's buffer.
+Fills of 8 MiB or more are split across threads of the per-process pool (by default
+:func:`py_default_data_gen_threads`, the reference's ``max(4, CPUs / 2)``; numpy releases the
+GIL while it fills and copies), writing straight into the caller's buffer.
 """
 
 from __future__ import annotations

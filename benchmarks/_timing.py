@@ -10,6 +10,7 @@ line of stdout, which the driver reads.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -106,3 +107,25 @@ def report(stats: dict[str, float], version: str, **extra: Any) -> None:
         **extra,
     )
     print(json.dumps(line), flush=True)
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every side-by-side benchmark takes: ``--ref-python`` and ``--repeats``."""
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--ref-python", default=os.environ.get("S3DLIO_REF_PYTHON", "/tmp/s3dlio-ref/bin/python")
+    )
+    ap.add_argument("--repeats", type=int, default=5)
+    return ap
+
+
+def interpreters(ref_python: str | None) -> dict[str, str]:
+    """``{"ours": this Python, "ref": the reference venv's}`` (without "ref" if it is missing)."""
+    impls = {"ours": sys.executable}
+    if ref_python and Path(ref_python).exists():
+        impls["ref"] = ref_python
+    else:
+        print(f"reference interpreter {ref_python!r} not found: measuring this project only")
+    return impls

@@ -59,32 +59,6 @@ LATER = {
         ],
         "cloud backends",
     ),
-    **dict.fromkeys(
-        [
-            "generate_and_write_parquet",
-            "generate_and_write_parquet_schema",
-            "generate_and_write_parquet_schema_streaming",
-            "generate_data",
-            "generate_data_with_threads",
-            "generate_into_buffer",
-            "generate_npz_bytes",
-            "generate_parquet_bytes",
-            "generate_parquet_bytes_schema",
-            "parquet_cache_clear",
-            "parquet_cache_invalidate",
-            "parquet_cache_len",
-            "parquet_get_rg",
-            "parquet_rg_row_offsets",
-            "py_default_data_gen_threads",
-            "py_total_cpus",
-            "read_npz",
-            "create_tfrecord_index",
-            "get_tfrecord_index_entries",
-            "index_tfrecord_bytes",
-            "read_tfrecord_index",
-        ],
-        "data generation and formats",
-    ),
 }
 
 

@@ -60,7 +60,14 @@ def test_put_many_rejects_non_tuples(backend: Backend) -> None:
 
 
 def test_put_generates_templated_objects(backend: Backend) -> None:
-    s3dlio.put(backend.uri("gen"), num=4, size=3000, template="obj-{}-of-{}.bin", max_in_flight=2)
+    s3dlio.put(
+        backend.uri("gen"),
+        num=4,
+        size=3000,
+        template="obj-{}-of-{}.bin",
+        max_in_flight=2,
+        object_type="random",
+    )
     got = sorted(s3dlio.list(backend.uri("gen/")))
     assert got == [backend.uri(f"gen/obj-{i}-of-4.bin") for i in range(4)]
     blobs = [bytes(s3dlio.get(u)) for u in got]
@@ -82,9 +89,8 @@ def test_put_default_names_and_num_zero(backend: Backend) -> None:
         ({"data_gen_mode": "sideways"}, ValueError),
         ({"data_gen_algorithm": "magic"}, ValueError),
         ({"max_in_flight": 0}, ValueError),
-        ({"object_type": "hdf5"}, NotImplementedError),
-        ({"dedup_factor": 2}, NotImplementedError),
-        ({"compress_factor": 4}, NotImplementedError),
+        ({"dedup_factor": 0}, ValueError),
+        ({"compress_factor": -1}, ValueError),
     ],
 )
 def test_put_rejects_junk_before_writing(

@@ -410,6 +410,59 @@ def object_capabilities():
     return out
 
 
+def formats():
+    """Data generation and format helpers (file:// only: several are S3-only or local-path-only
+    in the reference). Compares shapes, counts and indexes, never the random bytes."""
+    base = os.path.join(D, "formats")
+    os.makedirs(base)
+    U = f"file://{base}"
+    out = {}
+    data = s3dlio.generate_data(3 << 20, 2, 2)
+    out["generate_data_len"] = len(data)
+    out["generate_data_differs"] = bytes(data) != bytes(s3dlio.generate_data(3 << 20, 2, 2))
+    gens = [s3dlio.Generator(10000, seed=5), s3dlio.Generator(10000, seed=5)]
+    chunks = []
+    for g in gens:
+        buf = bytearray(4096)
+        calls, blob = [], b""
+        while not g.is_complete():
+            n = g.fill_chunk(buf)
+            calls.append(n)
+            blob += bytes(buf[:n])
+        calls.append(g.fill_chunk(buf))
+        chunks.append((calls, blob))
+    out["generator_calls"] = chunks[0][0]
+    out["generator_seeded_equal"] = chunks[0][1] == chunks[1][1]
+    out["generator_chunk_size"] = gens[0].chunk_size
+    buf = bytearray(5000)
+    out["into_buffer"] = s3dlio.generate_into_buffer(buf)
+    call(s3dlio.put, f"{U}/tf", 2, size=4096, object_type="tfrecord")
+    tf = bytes(s3dlio.get(f"{U}/tf/object-0"))
+    out["tf_len"] = len(tf)
+    out["tf_index"] = s3dlio.index_tfrecord_bytes(tf)
+    out["tf_entries"] = s3dlio.get_tfrecord_index_entries(tf)
+    out["tf_garbage"] = call(s3dlio.index_tfrecord_bytes, b"not a tfrecord at all")
+    out["tf_create"] = s3dlio.create_tfrecord_index(os.path.join(base, "tf", "object-1"))
+    out["tf_read"] = s3dlio.read_tfrecord_index(os.path.join(base, "tf", "object-1.idx"))
+    s3dlio.generate_and_write_parquet(f"{U}/p.parquet", 3, 10, 4)
+    s3dlio.generate_and_write_parquet_schema(f"{U}/q.parquet", [("img", 4), ("y", 1)], 7, 3)
+    out["pq_offsets"] = s3dlio.parquet_rg_row_offsets(f"{U}/p.parquet")
+    idx = s3dlio.PyParquetIndex()
+    idx.ensure_indexed([f"{U}/p.parquet", f"{U}/q.parquet"])
+    out["pq_index"] = [
+        len(idx),
+        idx.file_count(),
+        idx.file_rg_count(f"{U}/q.parquet"),
+        idx.rg_for_sample(f"{U}/q.parquet", 15),
+        idx.check_and_mark(f"{U}/p.parquet", 1, 1),
+        idx.check_and_mark(f"{U}/p.parquet", 1, 1),
+        repr(idx),
+    ]
+    out["pq_rg_out_of_range"] = call(s3dlio.parquet_get_rg, f"{U}/p.parquet", 99)
+    out["pq_magic"] = bytes(s3dlio.generate_parquet_bytes(2, 5, 1))[:4].decode()
+    return out
+
+
 for fn in SECTIONS:
     for scheme in ("file", "direct"):
         key = f"{fn.__name__}[{scheme}]"
@@ -419,7 +472,7 @@ for fn in SECTIONS:
             R[key] = norm(fn(f"{scheme}://{base}", base))
         except Exception as e:  # noqa: BLE001 - a crash of the script itself is a result too
             R[key] = norm({"crash": f"{type(e).__name__}: {e}"})
-for fn in (parse_s3_uri_full, object_capabilities):
+for fn in (parse_s3_uri_full, object_capabilities, formats):
     try:
         R[fn.__name__] = norm(fn())
     except Exception as e:  # noqa: BLE001
@@ -449,7 +502,7 @@ SCHEMED_AREAS = [
     "download",
 ]
 KEYS = [f"{area}[{scheme}]" for area in SCHEMED_AREAS for scheme in ("file", "direct")]
-KEYS += ["parse_s3_uri_full", "object_capabilities"]
+KEYS += ["parse_s3_uri_full", "object_capabilities", "formats"]
 
 
 def _drop_dirs(value: object) -> object:

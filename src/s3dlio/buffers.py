@@ -14,7 +14,7 @@ from obstore import Bytes
 
 from .errors import InvalidPayloadError
 
-__all__ = ["BytesView", "as_payload"]
+__all__ = ["BytesView", "as_payload", "view_of"]
 
 
 class BytesView(Bytes):
@@ -119,3 +119,9 @@ def as_payload(data: object, *, what: str = "data") -> memoryview:
     if not view.c_contiguous:
         return memoryview(view.tobytes())
     return view.cast("B")
+
+
+def view_of(array: Any) -> BytesView:
+    """A :class:`BytesView` sharing the memory of a C-contiguous numpy array (no copy); the
+    caller hands the array over and must not change it afterwards."""
+    return BytesView(memoryview(array))

@@ -137,17 +137,6 @@ def get(args: argparse.Namespace, console: Console) -> int:
 
 def put(args: argparse.Namespace, console: Console) -> int:
     _not_available("put --endpoints", args.endpoints, "the library has no multi-endpoint store")
-    if args.object_type != "raw":
-        raise UsageError(
-            f"put -o {args.object_type} is not available yet: the library generates raw "
-            "objects only"
-        )
-    for flag, value in (("-d/--dedup", args.dedup), ("-x/--compress", args.compress)):
-        if value != 1:
-            raise UsageError(
-                f"put {flag} {value} is not available yet: the library generates "
-                "incompressible, unique random data only (factor 1)"
-            )
     with console.progress("put") as view:
         s3dlio.put(
             args.uri,
@@ -157,6 +146,8 @@ def put(args: argparse.Namespace, console: Console) -> int:
             size=args.size,
             should_create_bucket=args.create_bucket,
             object_type=args.object_type,
+            dedup_factor=args.dedup,
+            compress_factor=args.compress,
             data_gen_mode=args.data_gen_mode,
             chunk_size=args.chunk_size,
             progress=view,

@@ -187,9 +187,7 @@ def test_put_zeros_ones_and_random(backend: Backend) -> None:
     assert len(set(randoms)) == 3 and all(len(r) == 3000 for r in randoms)
 
 
-@pytest.mark.parametrize(
-    ("mode", "algorithm"), [("streaming", "random"), ("single-pass", "prand")]
-)
+@pytest.mark.parametrize(("mode", "algorithm"), [("streaming", "random"), ("single-pass", "prand")])
 def test_put_stores_the_requested_ratios(backend: Backend, mode: str, algorithm: str) -> None:
     s3dlio.put(
         backend.uri("gen/"),

@@ -90,6 +90,14 @@ def proxied(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     yield from _proxied(request.param, request.getfixturevalue("servers"), monkeypatch)
 
 
+@pytest.fixture(params=[b for b in BACKENDS if b in ("s3", "az")])
+def authed_proxied(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Proxied]:
+    """The object stores whose test server checks credentials (fake-gcs accepts any)."""
+    yield from _proxied(request.param, request.getfixturevalue("servers"), monkeypatch)
+
+
 @pytest.fixture
 def gcs_proxied(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -252,10 +260,9 @@ def test_missing_object_fails_after_one_request(proxied: Proxied) -> None:
 
 
 def test_wrong_credentials_fail_after_one_request(
-    proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+    authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if proxied.scheme == "gs":
-        pytest.skip("the GCS emulator checks no credentials")
+    proxied = authed_proxied
     if proxied.scheme == "s3":
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     else:

@@ -20,7 +20,6 @@ DATA = Path(__file__).parent / "data" / "reference_flat_api.txt"
 
 # name -> the work item that brings it (see the issue tracker / closing notes)
 LATER = {
-    **dict.fromkeys(["mp_get"], "transfer engine"),
     **dict.fromkeys(["create_async_loader", "create_dataset", "make_tf_dataset"], "data loaders"),
     **dict.fromkeys(
         ["create_azure_writer", "create_direct_filesystem_writer", "create_filesystem_writer"],

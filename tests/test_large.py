@@ -102,3 +102,22 @@ def test_copy_refuses_a_source_that_is_not_the_size_it_claimed(
         transfer.copy_object(store, parse_uri(uri).key, local, target, size=len(data) + 5)
     assert not os.path.exists(target)
     assert os.listdir(tmp_path / "dst") == []  # no temp file left behind either
+
+
+def test_mp_get_reads_everything_from_several_processes(backend: Backend) -> None:
+    sizes = [100 + i for i in range(7)]
+    s3dlio.put_many([(backend.uri(f"mp/object_{i}.dat"), b"z" * n) for i, n in enumerate(sizes)], 8)
+    out = s3dlio.mp_get(backend.uri("mp"), procs=2, jobs=3, num=8)  # object_7 is missing
+    assert (out["attempted"], out["succeeded"], out["failed"]) == (8, 7, 1)
+    assert out["total_bytes"] == sum(sizes)
+    assert [w["attempted"] for w in out["workers"]] == [4, 4]
+    assert out["errors"][0][0].endswith("mp/object_7.dat")
+    assert "ObjectNotFoundError" in out["errors"][0][1]
+    assert out["throughput_mb_s"] > 0 and out["ops_per_sec"] > 0
+
+
+def test_mp_get_rejects_bad_arguments_before_starting_processes() -> None:
+    with pytest.raises(s3dlio.InvalidURIError):
+        s3dlio.mp_get("s3:/nope", num=1)
+    with pytest.raises(s3dlio.InvalidArgumentError):
+        s3dlio.mp_get("file:///tmp/x", procs=0)

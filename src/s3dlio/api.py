@@ -32,7 +32,7 @@ from .datagen import (
     py_default_data_gen_threads,
     py_total_cpus,
 )
-from .engine import runtime, transfer
+from .engine import multiprocess, runtime, transfer
 from .engine.listing import select
 from .engine.progress import Progress, ProgressCallback, Tracker
 from .errors import (
@@ -111,6 +111,7 @@ __all__ = [
     "list_count",
     "list_stream",
     "list_stream_async",
+    "mp_get",
     "ListEntry",
     "Progress",
     "mkdir",
@@ -224,6 +225,23 @@ def get_many_stats(
     finally:
         tracker.finish()
     return len(sizes), sum(sizes)
+
+
+def mp_get(
+    uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: str = "object_{}.dat"
+) -> dict[str, Any]:
+    """Multi-process GET benchmark: ``procs`` spawned processes read the ``num`` objects
+    ``uri/<template with the index>`` (``object_0.dat``...), ``jobs`` in flight in each, and
+    discard the data. Works on every backend (the reference: S3 only, and it needs an
+    ``s3-cli`` binary its wheel lacks).
+
+    Returns ``attempted``, ``succeeded``, ``failed``, ``total_bytes``, ``duration_seconds``
+    (the read phase: the slowest worker), ``wall_seconds`` (including process start-up),
+    ``throughput_mb_s`` (10^6 bytes/s), ``ops_per_sec``, ``workers`` (the same figures per
+    process) and ``errors`` (up to 5 ``(uri, error)`` pairs). Failed reads are counted, not
+    raised; a malformed URI or a bad count raises before any process starts.
+    """
+    return multiprocess.mp_get(uri, procs, jobs, num, template)
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -274,9 +274,7 @@ def aws() -> AwsSettings:
         endpoint_url=_get("AWS_ENDPOINT_URL_S3") or _get("AWS_ENDPOINT_URL"),
         ca_bundle=_get("AWS_CA_BUNDLE"),
         unsigned_payload=(
-            None
-            if _get("S3DLIO_UNSIGNED_PAYLOAD") is None
-            else env_flag("S3DLIO_UNSIGNED_PAYLOAD")
+            None if _get("S3DLIO_UNSIGNED_PAYLOAD") is None else env_flag("S3DLIO_UNSIGNED_PAYLOAD")
         ),
     )
 

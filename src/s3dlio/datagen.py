@@ -389,9 +389,7 @@ def _forget_prefetch_pool() -> None:
 os.register_at_fork(after_in_child=_forget_prefetch_pool)
 
 
-def iter_chunks(
-    layout: DataLayout, chunk_size: int, threads: int | None = 1
-) -> Iterator[_U8]:
+def iter_chunks(layout: DataLayout, chunk_size: int, threads: int | None = 1) -> Iterator[_U8]:
     """The object of ``layout`` as consecutive new arrays of ``chunk_size`` bytes (the last may
     be shorter). Chunk ``k + 1`` is generated on a helper thread while the caller consumes
     chunk ``k``, so at most two chunks exist at once. Each chunk is a fresh array the caller

@@ -134,9 +134,7 @@ def _assemble(members: Sequence[_Member]) -> BytesView:
         pos += _CENTRAL.size
         mv[pos : pos + len(m.name)] = m.name
         pos += len(m.name)
-    mv[pos:] = _END.pack(
-        0x06054B50, 0, 0, len(members), len(members), central_size, central_at, 0
-    )
+    mv[pos:] = _END.pack(0x06054B50, 0, 0, len(members), len(members), central_size, central_at, 0)
     return view_of(out)
 
 

@@ -525,5 +525,3 @@ class PyParquetIndex:
             f"PyParquetIndex(files={files}, rgs={rgs}, col_indices={self._col_indices}, "
             f"footer_cap={self._footer_cap})"
         )
-
-

@@ -26,7 +26,6 @@ GIL while it fills and copies), writing straight into the caller's buffer.
 
 from __future__ import annotations
 
-import mmap
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .buffers import BytesView, view_of
+from .buffers import BytesView, new_buffer, view_of
 from .engine import runtime
 from .errors import InvalidArgumentError
 
@@ -64,8 +63,6 @@ ALGORITHMS = ("random", "prand")
 
 # Below this a fill runs on the calling thread: handing work to the pool costs more than it saves.
 _PARALLEL_MIN = 8 << 20
-# From this size on, new buffers are mmap'ed (see new_buffer).
-_MMAP_MIN = 4 << 20
 
 _U8 = npt.NDArray[np.uint8]
 
@@ -307,21 +304,6 @@ def _writable_u8(buffer: object) -> _U8:
     if not view.c_contiguous:
         raise BufferError("buffer must be C-contiguous")
     return np.frombuffer(view.cast("B") if view.ndim != 1 else view, dtype=np.uint8)
-
-
-def new_buffer(size: int, *, zeroed: bool = False) -> _U8:
-    """A new uint8 array of ``size`` bytes: uninitialised, or zeros with ``zeroed=True``.
-
-    From 4 MiB on it is an anonymous ``mmap`` (always zero), not ``np.empty``: numpy asks for
-    transparent huge pages, whose first touch cost 1.5-2 s per GiB when the host had not backed
-    that memory yet. Pages are not populated up front: the generator threads fault in their
-    own parts in parallel. Measured for ``generate_data(1 GiB)`` on an idle 2-core machine:
-    3.4-3.6 GB/s this way, 2.3 GB/s with ``MAP_POPULATE`` (one thread zeroes every page first).
-    """
-    if size < _MMAP_MIN:
-        return np.zeros(size, dtype=np.uint8) if zeroed else np.empty(size, dtype=np.uint8)
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    return np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype=np.uint8)
 
 
 def make_data(layout: DataLayout, threads: int | None = None) -> _U8:

@@ -20,7 +20,7 @@ import numpy as np
 from arro3.core import DataType
 
 from .. import config
-from ..buffers import BytesView
+from ..buffers import BytesView, new_buffer
 from ..engine.runtime import map_bounded, prefetch
 from ..errors import (
     DirectoryNotEmptyError,
@@ -67,6 +67,9 @@ def _arrow_page(batch: Any, metadata: bool) -> list[ObjectMeta]:
         ObjectMeta(p, s, None if t is None else t * 1000, e, v)
         for p, s, t, e, v in zip(paths, sizes, micros, etags, versions, strict=True)
     ]
+
+
+_STREAM_CHUNK = 256 << 10  # bytes per copy when a parallel GET drains a response
 
 
 def _translated(stream: Iterator[Any], uri: str, operation: str) -> Iterator[Any]:
@@ -265,44 +268,36 @@ class ObstoreStore:
         """
         uri = self.uri(key)
         part = config.range_get_part_size()
-        buf = np.empty(size, dtype=np.uint8)
+        buf = new_buffer(size)
         etag = result.meta.get("e_tag")
         conditions: dict[str, Any] = {"if_match": etag} if etag else {}
 
-        def first() -> None:
-            pos = 0
-            for chunk in _translated(result.stream(min_chunk_size=1 << 20), uri, "get"):
-                n = min(len(chunk), part - pos)
+        def drain(response: Any, start: int, end: int) -> None:
+            # Copy the body in small chunks as they arrive: a fresh 16 MiB buffer per part
+            # would page-fault another GiB per GiB read (measured: 0.86 s of CPU per GiB that
+            # way, 0.75 s this way).
+            pos = start
+            for chunk in _translated(response.stream(min_chunk_size=_STREAM_CHUNK), uri, "get"):
+                n = min(len(chunk), end - pos)
                 buf[pos : pos + n] = np.frombuffer(chunk, np.uint8, count=n)
                 pos += n
-                if pos >= part:
-                    break
-            if pos < min(part, size):
-                raise LengthMismatchError(
-                    "the response ended before the object's size",
-                    uri=uri,
-                    operation="get",
-                    expected=size,
-                    actual=pos,
-                )
+                if pos >= end:
+                    return
+            raise LengthMismatchError(
+                f"range {start}-{end} ended after {pos - start} bytes",
+                uri=uri,
+                operation="get",
+                expected=end - start,
+                actual=pos - start,
+            )
 
         def fetch(start: int) -> None:
-            if start == 0:
-                first()
-                return
             end = min(start + part, size)
+            if start == 0:
+                drain(result, 0, end)  # the response already open
+                return
             options = {**conditions, "range": (start, end)}
-            got = call(uri, "get", mod.get, store, key, options=options)
-            data = call(uri, "get", got.bytes)
-            if len(data) != end - start:
-                raise LengthMismatchError(
-                    f"range {start}-{end} returned {len(data)} bytes",
-                    uri=uri,
-                    operation="get",
-                    expected=end - start,
-                    actual=len(data),
-                )
-            buf[start:end] = np.frombuffer(data, np.uint8)
+            drain(call(uri, "get", mod.get, store, key, options=options), start, end)
 
         map_bounded(fetch, range(0, size, part), config.range_get_concurrency())
         return BytesView(buf.data)

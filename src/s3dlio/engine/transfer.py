@@ -67,6 +67,22 @@ def resolve(uri: str) -> tuple[ObjectStore, ObjectURI]:
     return store_for(parsed), parsed
 
 
+class _Resolver:
+    """``resolve`` for the many URIs of one bulk call: the store of each bucket is looked up
+    once per call, not once per object (which re-reads the credentials from the environment)."""
+
+    def __init__(self) -> None:
+        self._stores: dict[tuple[object, ...], ObjectStore] = {}
+
+    def __call__(self, uri: str) -> tuple[ObjectStore, ObjectURI]:
+        parsed = parse_uri(uri)
+        ident = (parsed.scheme, parsed.bucket, parsed.endpoint, parsed.account)
+        store = self._stores.get(ident)
+        if store is None:
+            store = self._stores[ident] = store_for(parsed)
+        return store, parsed
+
+
 def _tracked(tracker: Tracker, fn: Callable[[T], int]) -> Callable[[T], int]:
     """``fn`` (returning a byte count) counted into ``tracker``, errors included."""
 
@@ -87,7 +103,8 @@ def get_many(
 ) -> list[tuple[str, BytesView]]:
     """Fetch every URI; ``(uri, data)`` pairs in input order (duplicates kept)."""
     check_max_in_flight(max_in_flight)
-    resolved = [resolve(u) for u in uris]
+    lookup = _Resolver()
+    resolved = [lookup(u) for u in uris]
     tracker = Tracker(progress, total_objects=len(uris))
     out: list[BytesView | None] = [None] * len(uris)
 
@@ -110,6 +127,7 @@ def put_many(
 ) -> None:
     """Write every ``(uri, data)``. Payloads are checked before any I/O."""
     check_max_in_flight(max_in_flight)
+    lookup = _Resolver()
     prepared: list[tuple[ObjectStore, str, memoryview]] = []
     for n, item in enumerate(items):
         if not isinstance(item, tuple) or len(item) != 2:
@@ -117,7 +135,7 @@ def put_many(
                 f"put_many items must be (uri, data) tuples; item {n} is {type(item).__name__}"
             )
         uri, data = item
-        store, parsed = resolve(uri)
+        store, parsed = lookup(uri)
         prepared.append((store, parsed.key, as_payload(data, what=f"item {n} ({uri})")))
 
     def write(entry: tuple[ObjectStore, str, memoryview]) -> int:

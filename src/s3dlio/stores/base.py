@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ..buffers import BytesView
+from ..errors import S3dlioError
 
-__all__ = ["UNKNOWN_SIZE", "ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter"]
+__all__ = ["UNKNOWN_SIZE", "ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter", "WriterBase"]
 
 UNKNOWN_SIZE = -1
 
@@ -70,6 +71,74 @@ class ObjectWriter(Protocol):
 
     @property
     def bytes_written(self) -> int: ...
+
+
+_W = TypeVar("_W", bound="WriterBase")
+
+
+class WriterBase:
+    """The lifecycle every streaming writer shares, written once.
+
+    ``write`` and ``close`` on a finished writer raise ``S3dlioError("writer already
+    closed")``; ``abort`` is idempotent and a no-op after ``close``; leaving a ``with`` block
+    by an exception, or dropping the writer unclosed, aborts it. Subclasses implement
+    ``_write`` (send or buffer the bytes; on failure abort and raise), ``_close`` (publish;
+    it sets ``_done`` itself, before or after publishing, depending on whether a failure
+    while publishing must still abort) and ``_abort`` (discard, best effort).
+    """
+
+    def __init__(self, uri: str) -> None:
+        self._uri = uri
+        self._written = 0
+        self._done = False
+
+    @property
+    def bytes_written(self) -> int:
+        return self._written
+
+    def _check_open(self, operation: str) -> None:
+        if self._done:
+            raise S3dlioError("writer already closed", uri=self._uri, operation=operation)
+
+    def write(self, data: memoryview) -> int:
+        self._check_open("write")
+        self._write(data)
+        self._written += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._check_open("close")
+        self._close()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._abort()
+
+    def _write(self, data: memoryview) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            if not self._done:
+                self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # Dropped without close(): never publish a partial object, never leave temp files.
+        if not getattr(self, "_done", True):
+            self.abort()
 
 
 @runtime_checkable

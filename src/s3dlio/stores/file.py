@@ -33,7 +33,7 @@ from ..errors import (
     PermissionDeniedError,
     S3dlioError,
 )
-from .base import UNKNOWN_SIZE, ListPage, ObjectMeta
+from .base import UNKNOWN_SIZE, ListPage, ObjectMeta, WriterBase
 
 __all__ = ["TEMP_PREFIX", "FileStore", "LocalWriter", "local_error"]
 
@@ -96,61 +96,28 @@ def _meta(key: str, st: os.stat_result, storage_class: str) -> ObjectMeta:
     )
 
 
-class LocalWriter:
+class LocalWriter(WriterBase):
     """Streaming write to a hidden temporary file, renamed onto the final path by ``close``."""
 
     def __init__(self, store: FileStore, key: str) -> None:
+        super().__init__(store.uri(key))
         self._store = store
         self._key = key
         self._tmp, self._fd = store._create_temp(key)
-        self._written = 0
-        self._done = False
 
-    @property
-    def bytes_written(self) -> int:
-        return self._written
-
-    def write(self, data: memoryview) -> int:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="write"
-            )
+    def _write(self, data: memoryview) -> None:
         try:
             self._store._write_at(self._fd, data, self._written)
         except OSError as exc:
             self.abort()
-            raise local_error(exc, self._store.uri(self._key), "write") from exc
-        self._written += len(data)
-        return len(data)
+            raise local_error(exc, self._uri, "write") from exc
 
-    def close(self) -> None:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="close"
-            )
-        self._done = True
+    def _close(self) -> None:
+        self._done = True  # _commit discards the temp file itself if publishing fails
         self._store._commit(self._fd, self._tmp, self._key, self._written)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         self._store._discard(self._fd, self._tmp)
-
-    def __enter__(self) -> LocalWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            if not self._done:
-                self.close()
-        else:
-            self.abort()
-
-    def __del__(self) -> None:
-        # A writer dropped without close() must not leave its temporary file behind.
-        if not getattr(self, "_done", True):
-            self.abort()
 
 
 class FileStore:

@@ -28,6 +28,7 @@ from ..errors import (
     UnsupportedOperationError,
 )
 from ._http import request
+from .base import WriterBase
 from .objstore import ObstoreStore
 
 __all__ = ["GCSStore", "JsonUploadWriter"]
@@ -191,16 +192,16 @@ class GCSStore(ObstoreStore):
         self._json("DELETE", f"/storage/v1/b/{self._q(self.bucket)}", {}, b"", "", "delete_bucket")
 
 
-class JsonUploadWriter:
+class JsonUploadWriter(WriterBase):
     """A resumable JSON-API upload: data is sent in ``CHUNK`` pieces; the object appears only
     when the last piece is accepted. :meth:`abort` cancels the session."""
 
     def __init__(self, store: GCSStore, key: str) -> None:
+        super().__init__(store.uri(key))
         self._store = store
         self._key = key
         self._buffer = bytearray()
         self._sent = 0
-        self._done = False
         self._lock = threading.Lock()
         _, headers, _ = store._json(
             "POST",
@@ -219,21 +220,12 @@ class JsonUploadWriter:
             )
         self._session = session
 
-    @property
-    def bytes_written(self) -> int:
-        return self._sent + len(self._buffer)
-
-    def write(self, data: memoryview) -> int:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="write"
-            )
+    def _write(self, data: memoryview) -> None:
         with self._lock:
             self._buffer += data
             while len(self._buffer) > CHUNK:
                 self._send(bytes(self._buffer[:CHUNK]), final=False)
                 del self._buffer[:CHUNK]
-        return len(data)
 
     def _send(self, chunk: bytes, *, final: bool) -> None:
         start, end = self._sent, self._sent + len(chunk) - 1
@@ -259,37 +251,16 @@ class JsonUploadWriter:
             raise
         self._sent += len(chunk)
 
-    def close(self) -> None:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="close"
-            )
+    def _close(self) -> None:
         with self._lock:
+            # _done only after the last piece: a failure while sending it still aborts.
             self._send(bytes(self._buffer), final=True)
             self._buffer.clear()
             self._done = True
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         # Best effort: an unfinished session never becomes an object anyway.
         with contextlib.suppress(S3dlioError):
             self._store._json(
                 "DELETE", "", {}, b"", self._key, "abort", url=self._session, ok=(200, 204, 499)
             )
-
-    def __del__(self) -> None:
-        # Dropped without close(): never publish a partial object.
-        if not getattr(self, "_done", True):
-            self.abort()
-
-    def __enter__(self) -> JsonUploadWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            if not self._done:
-                self.close()
-        else:
-            self.abort()

@@ -27,11 +27,10 @@ from ..errors import (
     InvalidArgumentError,
     LengthMismatchError,
     ObjectNotFoundError,
-    S3dlioError,
     UnsupportedOperationError,
 )
 from ._obstore import call, native, translate
-from .base import ListPage, ObjectMeta
+from .base import ListPage, ObjectMeta, WriterBase
 
 __all__ = ["ObstoreStore", "ObstoreWriter"]
 
@@ -90,71 +89,36 @@ def _native_path(prefix: str) -> str | None:
     return stripped or None
 
 
-class ObstoreWriter:
+class ObstoreWriter(WriterBase):
     """Streaming write through obstore's multipart writer; visible only after ``close``."""
 
     def __init__(self, store: ObstoreStore, key: str) -> None:
-        self._store = store
-        self._key = key
+        super().__init__(store.uri(key))
         mod, native_store = store._native()
         self._file = call(
-            store.uri(key),
+            self._uri,
             "open_writer",
             mod.open_writer,
             native_store,
             key,
             buffer_size=config.multipart_part_size(0),
         )
-        self._written = 0
-        self._done = False
 
-    @property
-    def bytes_written(self) -> int:
-        return self._written
-
-    def write(self, data: memoryview) -> int:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="write"
-            )
+    def _write(self, data: memoryview) -> None:
         try:
             self._file.write(data)
         except Exception as exc:
             self.abort()
-            raise translate(exc, self._store.uri(self._key), "write") from exc
-        self._written += len(data)
-        return len(data)
+            raise translate(exc, self._uri, "write") from exc
 
-    def close(self) -> None:
-        if self._done:
-            raise S3dlioError(
-                "writer already closed", uri=self._store.uri(self._key), operation="close"
-            )
+    def _close(self) -> None:
         self._done = True
-        call(self._store.uri(self._key), "close", self._file.close)
+        call(self._uri, "close", self._file.close)
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _abort(self) -> None:
         # Leaving the context with an exception makes obstore abort the multipart upload.
         with contextlib.suppress(Exception):
             self._file.__exit__(RuntimeError, RuntimeError("aborted"), None)
-
-    def __del__(self) -> None:
-        # Dropped without close(): never publish a partial object.
-        if not getattr(self, "_done", True):
-            self.abort()
-
-    def __enter__(self) -> ObstoreWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            if not self._done:
-                self.close()
-        else:
-            self.abort()
 
 
 _instances: weakref.WeakSet[ObstoreStore] = weakref.WeakSet()

@@ -212,16 +212,10 @@ def get_many_stats(
     tracker = Tracker(progress, total_objects=len(uri_list))
 
     def read(u: str) -> int:
-        try:
-            n = len(get(u))
-        except BaseException:
-            tracker.error()
-            raise
-        tracker.add(1, n)
-        return n
+        return len(get(u))
 
     try:
-        sizes = runtime.map_bounded(read, uri_list, max_in_flight)
+        sizes = runtime.map_bounded(tracker.counted(read), uri_list, max_in_flight)
     finally:
         tracker.finish()
     return len(sizes), sum(sizes)
@@ -331,30 +325,19 @@ def put(
 
     tracker = Tracker(progress, total_objects=num, total_bytes=num * nbytes)
 
-    def write(i: int) -> None:
+    def write(i: int) -> int:
         key = parsed.key + format_object_name(name_template, i, num)
-        try:
-            if spec.streams:
-                writer = store.open_writer(key)
-                try:
-                    for chunk in spec.chunks(gen_threads):
-                        writer.write(chunk)
-                except BaseException:
-                    writer.abort()
-                    raise
-                writer.close()
-                written = nbytes
-            else:
-                payload = spec.payload(gen_threads)
-                store.put(key, payload)
-                written = len(payload)
-        except BaseException:
-            tracker.error()
-            raise
-        tracker.add(1, written)
+        if spec.streams:
+            with store.open_writer(key) as writer:  # aborted by any exception inside
+                for chunk in spec.chunks(gen_threads):
+                    writer.write(chunk)
+            return nbytes
+        payload = spec.payload(gen_threads)
+        store.put(key, payload)
+        return len(payload)
 
     try:
-        runtime.map_bounded(write, range(num), max_in_flight)
+        runtime.map_bounded(tracker.counted(write), range(num), max_in_flight)
     finally:
         tracker.finish()
 

@@ -48,17 +48,8 @@ def _run_each(
     """``fn`` (returning a byte count) over ``items``, ``jobs`` at a time, pulling items lazily;
     progress as the library's bulk calls report it. Returns the number of items."""
     tracker = Tracker(progress, total_objects=total_objects)
-
-    def one(item: T) -> None:
-        try:
-            nbytes = fn(item)
-        except BaseException:
-            tracker.error()
-            raise
-        tracker.add(1, nbytes)
-
     try:
-        return for_each_bounded(one, items, jobs)
+        return for_each_bounded(tracker.counted(fn), items, jobs)
     finally:
         tracker.finish()
 

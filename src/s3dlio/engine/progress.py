@@ -12,6 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Progress", "ProgressCallback", "Tracker"]
 
@@ -69,6 +72,21 @@ class Tracker:
     def error(self) -> None:
         with self._lock:
             self.errors += 1
+
+    def counted(self, fn: Callable[[T], int]) -> Callable[[T], int]:
+        """``fn`` (returning a byte count) with every call counted here: one object and its
+        bytes when it returns, one error (re-raised) when it fails."""
+
+        def run(item: T) -> int:
+            try:
+                n = fn(item)
+            except BaseException:
+                self.error()
+                raise
+            self.add(1, n)
+            return n
+
+        return run
 
     def finish(self) -> Progress:
         with self._lock:

@@ -137,7 +137,7 @@ def map_bounded(fn: Callable[[T], R], items: Sequence[T], max_in_flight: int) ->
     return results
 
 
-def for_each_bounded(fn: Callable[[T], None], items: Iterable[T], max_in_flight: int) -> int:
+def for_each_bounded(fn: Callable[[T], object], items: Iterable[T], max_in_flight: int) -> int:
     """Call ``fn`` on every item of a (possibly lazy, unbounded) iterable, ``max_in_flight`` at
     a time, pulling items only as workers free up; return the number of items processed.
 

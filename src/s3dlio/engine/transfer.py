@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -83,21 +83,6 @@ class _Resolver:
         return store, parsed
 
 
-def _tracked(tracker: Tracker, fn: Callable[[T], int]) -> Callable[[T], int]:
-    """``fn`` (returning a byte count) counted into ``tracker``, errors included."""
-
-    def run(item: T) -> int:
-        try:
-            n = fn(item)
-        except BaseException:
-            tracker.error()
-            raise
-        tracker.add(1, n)
-        return n
-
-    return run
-
-
 def get_many(
     uris: Sequence[str], max_in_flight: int, progress: ProgressCallback | None = None
 ) -> list[tuple[str, BytesView]]:
@@ -114,7 +99,7 @@ def get_many(
         return len(out[i])  # type: ignore[arg-type]
 
     try:
-        map_bounded(_tracked(tracker, fetch), range(len(uris)), max_in_flight)
+        map_bounded(tracker.counted(fetch), range(len(uris)), max_in_flight)
     finally:
         tracker.finish()
     return [(u, v) for u, v in zip(uris, out, strict=True)]  # type: ignore[misc]
@@ -147,7 +132,7 @@ def put_many(
         progress, total_objects=len(prepared), total_bytes=sum(len(v) for _, _, v in prepared)
     )
     try:
-        map_bounded(_tracked(tracker, write), prepared, max_in_flight)
+        map_bounded(tracker.counted(write), prepared, max_in_flight)
     finally:
         tracker.finish()
 
@@ -179,8 +164,7 @@ def copy_object(
         size = src.head(src_key).size
     width = window if window is not None else config.range_get_concurrency()
     starts = list(range(COPY_CHUNK, size, COPY_CHUNK))
-    writer = dst.open_writer(dst_key)
-    try:
+    with dst.open_writer(dst_key) as writer:  # aborted by any exception inside
         writer.write(memoryview(first))
         written = len(first)
         for i in range(0, len(starts), width):
@@ -199,10 +183,6 @@ def copy_object(
                 expected=size,
                 actual=written,
             )
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
     return written
 
 
@@ -337,7 +317,7 @@ def _run_transfers(
         return copy_object(j.src, j.src_key, j.dst, j.dst_key, j.size)
 
     try:
-        map_bounded(_tracked(tracker, one), jobs, max_in_flight)
+        map_bounded(tracker.counted(one), jobs, max_in_flight)
     finally:
         tracker.finish()
 

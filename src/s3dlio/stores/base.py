@@ -72,6 +72,10 @@ class ObjectWriter(Protocol):
     @property
     def bytes_written(self) -> int: ...
 
+    def __enter__(self) -> ObjectWriter: ...
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
+
 
 _W = TypeVar("_W", bound="WriterBase")
 

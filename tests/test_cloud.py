@@ -3,6 +3,7 @@ mistaken for "missing", fork and pickling of stores, GCS write paths, cross-back
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import pickle
@@ -140,6 +141,8 @@ def test_store_pickles_and_works_after_unpickling(cloud_backend: Backend) -> Non
 
 
 def _child_get(uri: str, conn: object) -> None:
+    # If the child hangs, its stacks reach the test's output before the parent kills it.
+    faulthandler.dump_traceback_later(50, exit=False)
     s3dlio.put_bytes(uri + ".child", b"child")
     conn.send(bytes(s3dlio.get(uri)) + bytes(s3dlio.get(uri + ".child")))  # type: ignore[attr-defined]
 

@@ -23,6 +23,7 @@ import struct
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -45,8 +46,9 @@ class Fault:
     ``action`` instead of (or, for ``reset_body``, in the middle of) the real response.
 
     ``action``: ``"status"`` (answer ``status`` with ``headers`` and ``body``), ``"reset"``
-    (close the connection with a TCP RST before answering) or ``"reset_body"`` (forward, send
-    the real status line, headers and half of the body, then RST).
+    (close the connection with a TCP RST before answering), ``"reset_body"`` (forward, send
+    the real status line, headers and half of the body, then RST) or ``"before"`` (call
+    ``before()``, e.g. to change the object, then forward the request as usual).
     ``method`` ``None`` matches any method; ``path`` matches as a substring of the request target
     (path and query).
     """
@@ -58,6 +60,7 @@ class Fault:
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    before: Callable[[], None] | None = None
 
     def matches(self, method: str, target: str) -> bool:
         return (
@@ -208,6 +211,10 @@ class FaultProxy:
                 self._record(Record(at, method, target, "reset"))
                 _reset(conn)
                 return
+            if fault is not None and fault.action == "before":
+                assert fault.before is not None
+                fault.before()
+                fault = None
             try:
                 status, reason, resp_headers, resp_body = self._forward(
                     method, target, headers, body

@@ -6,8 +6,8 @@ every request. Assertions count attempts and bound waits from below only, never 
 Backoffs are made tiny through the environment (``S3DLIO_RETRY_*_BACKOFF_MS``).
 
 Reads and S3/Azure writes go through obstore's retry loop; GCS writes (JSON API on the
-emulator) and bucket administration go through s3dlio's own (stores/_http.py), which also
-honours ``Retry-After``.
+emulator), bucket administration and the presigned parts of parallel range GETs go through
+s3dlio's own (stores/_http.py), which also honours ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -425,3 +425,112 @@ def test_s3_payload_signing(
     assert (sha != "UNSIGNED-PAYLOAD") is signed
     if signed:
         assert sha == hashlib.sha256(data).hexdigest()
+
+
+# -- parallel range GETs ---------------------------------------------------------------------------
+
+MiB = 1 << 20
+# What marks a request sent to a presigned URL, on the backends whose store presigns.
+PRESIGNED_MARKER = {"s3": "X-Amz-Signature=", "az": "sig="}
+
+
+@pytest.fixture
+def ranged(authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch) -> Proxied:
+    """S3 and Azure behind the proxy; parallel GETs from 1 MiB on, in 1 MiB parts, 2 at once."""
+    monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
+    monkeypatch.setenv("S3DLIO_RANGE_PART_SIZE_MB", "1")
+    monkeypatch.setenv("S3DLIO_RANGE_CONCURRENCY", "2")
+    return authed_proxied
+
+
+SIZE = 3 * MiB + 5  # four parts: the open GET's, then three range requests
+
+
+@pytest.mark.parametrize("presigned", [True, False], ids=["presigned", "obstore"])
+def test_parallel_get_parts_are_conditional_range_requests(
+    ranged: Proxied, monkeypatch: pytest.MonkeyPatch, presigned: bool
+) -> None:
+    monkeypatch.setenv("S3DLIO_PRESIGNED_RANGE_GET", "1" if presigned else "0")
+    data = random.Random(7).randbytes(SIZE)
+    uri = _seed(ranged, "big", data)
+    assert s3dlio.get(uri) == data
+    gets = ranged.proxy.requests("GET", "/big")
+    opening = [r for r in gets if "range" not in r.headers]
+    parts = [r for r in gets if "range" in r.headers]
+    assert len(opening) == 1 and len(gets) == 4
+    assert sorted(r.headers["range"] for r in parts) == [
+        f"bytes={s}-{min(s + MiB, SIZE) - 1}" for s in (MiB, 2 * MiB, 3 * MiB)
+    ]
+    # Every part is conditional on the version the first response came from.
+    assert len({r.headers.get("if-match") for r in parts}) == 1
+    assert parts[0].headers.get("if-match")
+    marker = PRESIGNED_MARKER[ranged.scheme]
+    assert all((marker in r.target) is presigned for r in parts)
+    assert not any(secret in r.target for r in gets for secret in ranged.secrets)
+
+
+@pytest.mark.parametrize("fault", ["503-slowdown", "500", "reset-before-reply", "reset-mid-body"])
+def test_presigned_part_is_retried_after_transient_faults(ranged: Proxied, fault: str) -> None:
+    data = random.Random(8).randbytes(SIZE)
+    uri = _seed(ranged, "big", data)
+    marker = PRESIGNED_MARKER[ranged.scheme]
+    ranged.proxy.inject(FAULTS[fault], times=2, method="GET", path=marker)
+    assert s3dlio.get(uri) == data
+    outcomes = [r.outcome for r in ranged.proxy.requests("GET", marker)]
+    assert len(outcomes) == 5 and outcomes.count("forwarded") == 3, outcomes
+
+
+def test_presigned_part_honours_retry_after(ranged: Proxied) -> None:
+    data = random.Random(9).randbytes(SIZE)
+    uri = _seed(ranged, "big", data)
+    marker = PRESIGNED_MARKER[ranged.scheme]
+    ranged.proxy.inject(slow_down(retry_after="1"), times=1, method="GET", path=marker)
+    assert s3dlio.get(uri) == data
+    parts = ranged.proxy.requests("GET", marker)
+    (refused,) = [r for r in parts if r.outcome == "status 503"]
+    # The other parts take milliseconds; the refused one is asked again a second later.
+    assert max(r.at for r in parts) - refused.at >= 1.0
+
+
+def test_presigned_part_gives_up_after_max_attempts(ranged: Proxied) -> None:
+    uri = _seed(ranged, "big", random.Random(10).randbytes(SIZE))
+    marker = PRESIGNED_MARKER[ranged.scheme]
+    ranged.proxy.inject(slow_down(), times=100, method="GET", path=marker)
+    with pytest.raises(s3dlio.ThrottledError) as info:
+        s3dlio.get(uri)
+    assert info.value.uri == uri and f"{ATTEMPTS} attempts" in str(info.value)
+    assert not any(secret in str(info.value) for secret in ranged.secrets)
+
+
+@pytest.mark.parametrize("presigned", [True, False], ids=["presigned", "obstore"])
+def test_object_replaced_during_a_parallel_get_fails_instead_of_mixing_versions(
+    ranged: Proxied, monkeypatch: pytest.MonkeyPatch, presigned: bool
+) -> None:
+    monkeypatch.setenv("S3DLIO_PRESIGNED_RANGE_GET", "1" if presigned else "0")
+    uri = _seed(ranged, "big", random.Random(11).randbytes(SIZE))
+    newer = random.Random(12).randbytes(SIZE)
+    seen: list[int] = []
+
+    def replace_at_the_first_part() -> None:
+        seen.append(1)
+        if len(seen) == 2:  # the first GET is the open one; the second is a part
+            s3dlio.put_bytes(uri, newer)
+
+    ranged.proxy.inject(Fault("before", before=replace_at_the_first_part), times=2, method="GET")
+    with pytest.raises(s3dlio.PreconditionFailedError) as info:
+        s3dlio.get(uri)
+    assert info.value.uri == uri
+    assert s3dlio.get(uri) == newer
+
+
+def test_presigned_reads_only_without_a_proxy_in_the_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3dlio.stores._http import direct_reachable
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert direct_reachable("http://127.0.0.1:9000/b/k?sig=x")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:3128")
+    assert not direct_reachable("http://127.0.0.1:9000/b/k?sig=x")
+    assert direct_reachable("https://127.0.0.1:9000/b/k?sig=x")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert direct_reachable("http://127.0.0.1:9000/b/k?sig=x")

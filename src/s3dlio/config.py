@@ -218,14 +218,31 @@ def retry_settings() -> dict[str, object]:
     }
 
 
+def connect_timeout() -> int:
+    """Seconds to wait for a connection (``S3DLIO_CONNECT_TIMEOUT_SECS``, 5)."""
+    return _int("S3DLIO_CONNECT_TIMEOUT_SECS", 5)
+
+
+def operation_timeout() -> int:
+    """Seconds one request may take as a whole (``S3DLIO_OPERATION_TIMEOUT_SECS``, 300); s3dlio's
+    own HTTP requests use it as the limit on any single wait for the server."""
+    return _int("S3DLIO_OPERATION_TIMEOUT_SECS", 300)
+
+
 def client_options(allow_http: bool) -> dict[str, object]:
-    """HTTP client options: ``S3DLIO_CONNECT_TIMEOUT_SECS`` (5) and
-    ``S3DLIO_OPERATION_TIMEOUT_SECS`` (300, whole request)."""
+    """obstore's HTTP client options: :func:`connect_timeout` and :func:`operation_timeout`."""
     return {
         "allow_http": allow_http,
-        "connect_timeout": f"{_int('S3DLIO_CONNECT_TIMEOUT_SECS', 5)}s",
-        "timeout": f"{_int('S3DLIO_OPERATION_TIMEOUT_SECS', 300)}s",
+        "connect_timeout": f"{connect_timeout()}s",
+        "timeout": f"{operation_timeout()}s",
     }
+
+
+def presigned_range_get() -> bool:
+    """Whether the parts of a parallel range GET on S3 and Azure (account key) are read over a
+    presigned URL by s3dlio's own HTTP client, straight into the result buffer
+    (``S3DLIO_PRESIGNED_RANGE_GET``, on). ``0`` sends them through obstore instead."""
+    return env_flag("S3DLIO_PRESIGNED_RANGE_GET", True)
 
 
 def tls_ports() -> set[int]:

@@ -1,5 +1,8 @@
-"""One plain HTTP request with s3dlio errors and retries: for the few calls obstore does not
-offer (bucket administration through presigned URLs, GCS JSON-API uploads to emulators).
+"""Plain HTTP requests with s3dlio errors and retries: for the few calls obstore does not offer
+(bucket administration through presigned URLs, GCS JSON-API uploads to emulators) and for the
+parts of parallel range GETs, which :func:`read_into` receives straight into the caller's
+buffer (one copy, kernel to result: a third less CPU per GiB than through obstore, whose
+responses arrive in buffers of their own that must then be copied).
 
 Retries follow :func:`s3dlio.config.retry_policy` through :class:`s3dlio.retry.RetryBudget`,
 like obstore's, and in addition honour ``Retry-After``.
@@ -9,14 +12,23 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
+import threading
 import time
 import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
+from .. import config
 from ..errors import (
     AlreadyExistsError,
+    LengthMismatchError,
     NetworkError,
     ObjectNotFoundError,
     PermissionDeniedError,
+    PreconditionFailedError,
     S3dlioError,
     StorageTimeoutError,
     ThrottledError,
@@ -24,9 +36,11 @@ from ..errors import (
 )
 from ..retry import RetryBudget, retry_after, retryable_status
 
-__all__ = ["request"]
+__all__ = ["direct_reachable", "read_into", "request"]
 
 log = logging.getLogger("s3dlio.retry")
+
+T = TypeVar("T")
 
 # Methods whose repetition has the effect of one request (RFC 9110 9.2.2).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -62,11 +76,43 @@ def request(
     """
     if idempotent is None:
         idempotent = method in _IDEMPOTENT
+
+    def attempt() -> tuple[int, dict[str, str], bytes] | _Reply:
+        status, resp_headers, reply = _send(method, url, body, headers)
+        if status in ok:
+            return status, resp_headers, reply
+        return _Reply(status, resp_headers, reply)
+
+    return _retrying(attempt, uri=uri, operation=operation, idempotent=idempotent)
+
+
+@dataclass
+class _Reply:
+    """A response that is not the success an attempt waited for."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _retrying(
+    attempt: Callable[[], T | _Reply],
+    *,
+    uri: str,
+    operation: str,
+    idempotent: bool,
+    after_failure: Callable[[], None] | None = None,
+) -> T:
+    """Run ``attempt`` until it returns a result (not a :class:`_Reply`) or the retry budget
+    says stop; see :func:`request` for what is retried. ``after_failure`` runs after every
+    connection-level failure (before any retry)."""
     budget = RetryBudget()
     while True:
         try:
-            status, resp_headers, reply = _send(method, url, body, headers)
+            outcome = attempt()
         except (OSError, http.client.HTTPException) as exc:
+            if after_failure is not None:
+                after_failure()
             wait = budget.next_wait() if idempotent else None
             if wait is None:
                 cls = StorageTimeoutError if isinstance(exc, TimeoutError) else NetworkError
@@ -76,14 +122,14 @@ def request(
                 ) from exc
             _pause(budget, wait, operation, uri, f"{type(exc).__name__}: {exc}")
             continue
-        if status in ok:
-            return status, resp_headers, reply
-        if retryable_status(status) and (idempotent or status in _REFUSED):
-            wait = budget.next_wait(retry_after(resp_headers))
+        if not isinstance(outcome, _Reply):
+            return outcome
+        if retryable_status(outcome.status) and (idempotent or outcome.status in _REFUSED):
+            wait = budget.next_wait(retry_after(outcome.headers))
             if wait is not None:
-                _pause(budget, wait, operation, uri, f"HTTP {status}")
+                _pause(budget, wait, operation, uri, f"HTTP {outcome.status}")
                 continue
-        raise _status_error(status, reply, uri, operation, budget)
+        raise _status_error(outcome.status, outcome.body, uri, operation, budget)
 
 
 def _pause(budget: RetryBudget, wait: float, operation: str, uri: str, why: str) -> None:
@@ -103,14 +149,11 @@ def _send(
     method: str, url: str, body: memoryview | bytes, headers: dict[str, str] | None
 ) -> tuple[int, dict[str, str], bytes]:
     parsed = urllib.parse.urlsplit(url)
-    conn_cls = (
-        http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
-    )
-    conn = conn_cls(parsed.netloc, timeout=60)
+    conn = _connect(parsed)
     try:
         conn.request(
             method,
-            parsed.path + ("?" + parsed.query if parsed.query else ""),
+            _target(parsed),
             body=body,
             headers={"Content-Length": str(len(body)), **(headers or {})},
         )
@@ -119,6 +162,118 @@ def _send(
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, reply
     finally:
         conn.close()
+
+
+def _connect(parsed: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+    cls = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+    return cls(parsed.netloc, timeout=config.operation_timeout())
+
+
+def _target(parsed: urllib.parse.SplitResult) -> str:
+    return parsed.path + ("?" + parsed.query if parsed.query else "")
+
+
+def direct_reachable(url: str) -> bool:
+    """True when ``url`` is reached without a proxy (``http_proxy``/``https_proxy`` and
+    ``no_proxy`` as usual): :func:`read_into` connects directly, so callers use it only then."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in urllib.request.getproxies_environment():
+        return True
+    return bool(urllib.request.proxy_bypass(parsed.hostname or ""))
+
+
+class _Connections(threading.local):
+    """Each thread's keep-alive connections, by (scheme, host:port). A forked child starts
+    afresh: the parent's sockets are not its to use."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.open: dict[tuple[str, str], http.client.HTTPConnection] = {}
+
+    def get(self, parsed: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+        if self.pid != os.getpid():
+            self.pid, self.open = os.getpid(), {}
+        key = (parsed.scheme, parsed.netloc)
+        conn = self.open.get(key)
+        if conn is None:
+            conn = self.open[key] = _connect(parsed)
+        return conn
+
+    def discard(self, parsed: urllib.parse.SplitResult) -> None:
+        conn = self.open.pop((parsed.scheme, parsed.netloc), None)
+        if conn is not None:
+            conn.close()
+
+
+_connections = _Connections()
+
+
+def read_into(
+    url: str,
+    dst: memoryview,
+    start: int,
+    *,
+    uri: str,
+    operation: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """GET bytes ``[start, start + len(dst))`` of the object at ``url`` (a presigned URL) and
+    write them into ``dst`` as they arrive, over a kept-alive connection of this thread.
+
+    Retried like :func:`request` (a GET is idempotent: also after a dropped connection or a
+    body cut short, each attempt rewriting ``dst`` from its start), honouring ``Retry-After``.
+    ``headers`` are sent as given (``If-Match`` makes a replaced object fail with
+    ``PreconditionFailedError``, HTTP 412). A response of another length than asked for raises
+    ``LengthMismatchError``; statuses raise as in :func:`request`.
+    """
+    length = len(dst)
+    parsed = urllib.parse.urlsplit(url)
+    ask = {"Range": f"bytes={start}-{start + length - 1}", **(headers or {})}
+
+    def attempt() -> _Reply | None:
+        conn = _connections.get(parsed)
+        conn.request("GET", _target(parsed), headers=ask)
+        resp = conn.getresponse()
+        if resp.status not in (200, 206):
+            reply = resp.read()
+            return _Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, reply)
+        try:
+            _receive(resp, dst, start, uri, operation)
+        except LengthMismatchError:
+            _connections.discard(parsed)  # the rest of that body is still on the wire
+            raise
+        return None
+
+    _retrying(
+        attempt,
+        uri=uri,
+        operation=operation,
+        idempotent=True,
+        after_failure=lambda: _connections.discard(parsed),
+    )
+
+
+def _receive(
+    resp: http.client.HTTPResponse, dst: memoryview, start: int, uri: str, operation: str
+) -> None:
+    length = len(dst)
+    declared = resp.getheader("Content-Length")
+    # A 200 is the whole object: right only if that is what was asked for.
+    if (resp.status == 200 and start != 0) or declared is None or int(declared) != length:
+        raise LengthMismatchError(
+            f"asked for bytes {start}-{start + length - 1}, the server answered "
+            f"HTTP {resp.status} with {declared or 'no'} Content-Length",
+            uri=uri,
+            operation=operation,
+            expected=length,
+            actual=None if declared is None else int(declared),
+        )
+    pos = 0
+    while pos < length:
+        n = resp.readinto(dst[pos:])
+        if not n:
+            raise http.client.IncompleteRead(b"", length - pos)
+        pos += n
 
 
 def _status_error(
@@ -131,6 +286,10 @@ def _status_error(
         return ObjectNotFoundError(f"not found: {text}", uri=uri, operation=operation)
     if status in (401, 403):
         return PermissionDeniedError(text, uri=uri, operation=operation)
+    if status == 412:
+        return PreconditionFailedError(
+            f"precondition failed (object changed?): {text}", uri=uri, operation=operation
+        )
     if status == 409:
         return AlreadyExistsError(f"conflict: {text}", uri=uri, operation=operation)
     if status in (429, 503):

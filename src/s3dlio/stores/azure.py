@@ -36,6 +36,8 @@ class AzureStore(ObstoreStore):
         self.container = container
         self.endpoint = f"{settings.endpoint.rstrip('/')}/{account}" if settings.endpoint else None
         self._settings = settings
+        # obstore presigns (a service SAS) from a shared key without any request.
+        self.can_presign = bool(settings.account_key)
 
     def _build(self, mod: Any) -> Any:
         s = self._settings

@@ -30,6 +30,7 @@ def endpoint_url(uri_endpoint: str | None, settings: config.AwsSettings) -> str 
 
 class S3Store(ObstoreStore):
     scheme = "s3"
+    can_presign = True  # SigV4 from the configured keys: no request needed
 
     def __init__(self, bucket: str, uri_endpoint: str | None = None) -> None:
         root = f"s3://{uri_endpoint + '/' if uri_endpoint else ''}{bucket}/"

@@ -294,16 +294,30 @@ def test_mkdir_over_a_file_is_refused(local_backend: Backend) -> None:
         s3dlio.mkdir(local_backend.uri("f"))
 
 
-def test_store_listing_streams_in_bounded_pages(backend: Backend) -> None:
+@pytest.mark.parametrize("metadata", [True, False], ids=["with-metadata", "names-only"])
+def test_store_listing_streams_in_bounded_pages(backend: Backend, metadata: bool) -> None:
     from s3dlio.stores import store_for
     from s3dlio.uri import parse_uri
 
     s3dlio.put_many([(backend.uri(f"pages/d{i % 3}/{i:04d}"), b"") for i in range(2600)])
     parsed = parse_uri(backend.uri("pages/"))
-    pages = store_for(parsed).list(parsed.key, recursive=True)
+    pages = store_for(parsed).list(parsed.key, recursive=True, metadata=metadata)
     first = next(pages)  # a generator: the first page arrives before the walk is finished
     sizes = [len(first.objects)] + [len(p.objects) for p in pages]
     assert max(sizes) <= 1000 and sum(sizes) == 2600
+
+
+def test_non_recursive_listing_pages_sub_directories_too(backend: Backend) -> None:
+    from s3dlio.stores import store_for
+    from s3dlio.uri import parse_uri
+
+    s3dlio.put_many([(backend.uri(f"wide/d{i:04d}/k"), b"") for i in range(1050)])
+    s3dlio.put_bytes(backend.uri("wide/top"), b"")
+    parsed = parse_uri(backend.uri("wide/"))
+    pages = list(store_for(parsed).list(parsed.key, recursive=False))
+    assert max(len(p.objects) + len(p.prefixes) for p in pages) <= 1000
+    assert sum(len(p.prefixes) for p in pages) == 1050
+    assert [m.key for p in pages for m in p.objects] == [parsed.key + "top"]
 
 
 def test_large_object_round_trip(backend: Backend) -> None:

@@ -345,12 +345,17 @@ def put(
 # -- metadata -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_seconds(seconds: int) -> str:
+    # Objects listed together mostly share a few seconds: format each second once.
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _rfc3339(mtime_ns: int | None) -> str | None:
     if mtime_ns is None:
         return None
     seconds, nanos = divmod(mtime_ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{nanos:09d}Z"
+    return f"{_utc_seconds(seconds)}.{nanos:09d}Z"
 
 
 def _stat_dict(meta: ObjectMeta) -> dict[str, Any]:

@@ -327,19 +327,17 @@ class FileStore:
                                 subdirs.append(key + "/")
                             else:
                                 prefixes.append(key + "/")
-                            continue
-                        if not metadata:
+                        elif not metadata:
                             # Names only: the directory entry's type, no stat per file.
                             if entry.is_file():
                                 objects.append(ObjectMeta(key, UNKNOWN_SIZE))
-                            continue
-                        st = entry.stat()
+                        else:
+                            st = entry.stat()
+                            if stat_mod.S_ISREG(st.st_mode):
+                                objects.append(_meta(key, st, self.storage_class))
                     except FileNotFoundError:
                         continue  # removed while we listed
-                    if not stat_mod.S_ISREG(st.st_mode):
-                        continue
-                    objects.append(_meta(key, st, self.storage_class))
-                    if len(objects) >= PAGE_SIZE:
+                    if len(objects) + len(prefixes) >= PAGE_SIZE:
                         yield ListPage(objects, prefixes)
                         objects, prefixes = [], []
             stack.extend((d, "") for d in reversed(subdirs))

@@ -331,11 +331,10 @@ class ObstoreStore:
             result = call(uri, "list", mod.list_with_delimiter, store, path)
             objects = [_meta(m) for m in result["objects"]]
             prefixes = [p.rstrip("/") + "/" for p in result["common_prefixes"]]
-            for start in range(0, max(len(objects), len(prefixes), 1), LIST_PAGE):
-                chunk_o = objects[start : start + LIST_PAGE]
-                chunk_p = prefixes[start : start + LIST_PAGE]
-                if chunk_o or chunk_p:
-                    yield ListPage(chunk_o, chunk_p)
+            for start in range(0, len(objects), LIST_PAGE):
+                yield ListPage(objects[start : start + LIST_PAGE])
+            for start in range(0, len(prefixes), LIST_PAGE):
+                yield ListPage([], prefixes[start : start + LIST_PAGE])
 
     def delete_many(self, keys: Sequence[str]) -> None:
         if not keys:

@@ -324,6 +324,10 @@ def fill(
     if n == 0:
         return
     unique = layout.unique_blocks
+    # A repeated block is copied from its first occurrence, unless the kernel makes it: it
+    # writes 'random' bytes without reading any, so it outpaces a copy whose source has left
+    # the cache (generate_data(1 GiB, dedup=4): 0.40 s of CPU copying, 0.36 s generating).
+    copies = not (ACCELERATED and layout.algorithm == "random")
     generate: list[tuple[int, int, int, int]] = []  # (dst_start, dst_end, unique block, lo)
     copy: list[tuple[int, int, int]] = []  # (dst_start, dst_end, src_start)
     for b in range(offset // BLOCK_SIZE, (end - 1) // BLOCK_SIZE + 1):
@@ -332,7 +336,7 @@ def fill(
         hi = min(end, b_start + BLOCK_SIZE)
         u = b % unique
         u_start = u * BLOCK_SIZE
-        if u != b and u_start >= offset and u_start + BLOCK_SIZE <= end:
+        if copies and u != b and u_start >= offset and u_start + BLOCK_SIZE <= end:
             if zeroed:  # only the random head differs from zero
                 hi = min(hi, b_start + layout.random_len)
                 if hi <= lo:

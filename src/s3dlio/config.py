@@ -18,6 +18,9 @@ Local I/O knobs (defaults in brackets):
 ``S3DLIO_DIRECT_IO_BOUNCE_SIZE_MB`` [8] and ``S3DLIO_DIRECT_IO_BOUNCE_BUFFERS`` [4]
     Size and count of the bounded pool of aligned bounce buffers used by ``direct://`` writes;
     memory used by direct writes never exceeds their product.
+``S3DLIO_DATAGEN_PURE`` [off]
+    ``1`` makes data generation use its numpy code even when the C kernel ``s3dlio._fastgen``
+    is built (same bytes, more CPU). Read once, when :mod:`s3dlio.datagen` is imported.
 
 Retries (:func:`retry_policy`): ``S3DLIO_MAX_RETRY_ATTEMPTS`` [5],
 ``S3DLIO_RETRY_INITIAL_BACKOFF_MS`` [100], ``S3DLIO_RETRY_MAX_BACKOFF_MS`` [10000],
@@ -40,6 +43,7 @@ __all__ = [
     "direct_io_align",
     "direct_io_bounce_buffers",
     "direct_io_bounce_size",
+    "datagen_pure",
     "direct_io_strict",
     "env_flag",
     "fsync_writes",
@@ -101,6 +105,11 @@ def fsync_writes() -> bool:
 
 def direct_io_strict() -> bool:
     return env_flag("S3DLIO_DIRECT_IO_STRICT")
+
+
+def datagen_pure() -> bool:
+    """``S3DLIO_DATAGEN_PURE``: generate with numpy even when the C kernel is available."""
+    return env_flag("S3DLIO_DATAGEN_PURE")
 
 
 def direct_io_align() -> int:

@@ -10,23 +10,33 @@ generated on its own: in parallel, chunk by chunk (streaming), or again after a 
 * **compress** ``C``: the first ``round(BLOCK_SIZE / C)`` bytes of every block are
   pseudo-random and the rest are zeros, so zstd or zlib shrink the data by about ``C`` (1 means
   incompressible).
-* **algorithm** ``'random'``: every random byte comes from numpy's PCG64, one stream per unique
-  block (seeded ``SeedSequence(seed, spawn_key=(u,))``, advanced to the requested offset).
-  ``'prand'`` (cheaper, the reference's "pseudo-random" method): one random 1 MiB pool per
-  layout; unique block ``u`` is the pool rotated by a per-block byte offset and XORed with a
-  per-block 64-bit key. Neither output is compressible, and distinct blocks never coincide;
-  ``prand`` is only not a cryptographic-quality stream across blocks.
+* **algorithm** ``'random'``: unique block ``u`` is the SplitMix64 stream of a 64-bit key
+  ``k_u`` (itself SplitMix64 of a per-layout salt and ``u``): its 64-bit word ``i`` is
+  ``mix64(k_u + (i + 1) * 0x9E3779B97F4A7C15)``, little-endian, where ``mix64`` is SplitMix64's
+  finaliser (the generator passes BigCrush). A counter-based stream: byte ``lo`` of a block is
+  byte ``lo % 8`` of word ``lo // 8``, computed without generating what precedes it.
+  ``'prand'`` (cheaper in numpy, the reference's "pseudo-random" method): one random 1 MiB pool
+  per layout; unique block ``u`` is the pool rotated by a per-block byte offset and XORed with
+  a per-block 64-bit key. Neither output is compressible, and distinct blocks never coincide;
+  neither is a cryptographic-quality stream.
 * **seed**: ``None`` draws 128 bits from the OS, so each call differs; an integer gives the same
   bytes every time, whatever the chunking or thread count.
 
+The ``'random'`` words are computed by the C kernel :mod:`s3dlio._fastgen` when it was built
+(:data:`ACCELERATED`), else by numpy, with identical bytes. The kernel exists because numpy
+cannot reach the reference's speed here: a numpy word stream costs 0.25 s of CPU per GiB
+(PCG64 ``random_raw``; SplitMix64 as whole-array ufuncs is no cheaper), the kernel 0.04 s
+(docs/performance.md). ``S3DLIO_DATAGEN_PURE=1`` forces the numpy path.
+
 Fills of 8 MiB or more are split across threads of the per-process pool (by default
-:func:`py_default_data_gen_threads`, the reference's ``max(4, CPUs / 2)``; numpy releases the
-GIL while it fills and copies), writing straight into the caller's buffer.
+:func:`py_default_data_gen_threads`, the reference's ``max(4, CPUs / 2)``; the kernel and
+numpy release the GIL while they fill and copy), writing straight into the caller's buffer.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,11 +46,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import config
 from .buffers import BytesView, new_buffer, view_of
 from .engine import runtime
 from .errors import InvalidArgumentError
 
 __all__ = [
+    "ACCELERATED",
     "ALGORITHMS",
     "BLOCK_SIZE",
     "DataLayout",
@@ -68,6 +80,20 @@ _U8 = npt.NDArray[np.uint8]
 
 _MASK64 = (1 << 64) - 1
 
+# SplitMix64: the counter increment (the golden ratio) and the finaliser's two multipliers.
+_GAMMA = 0x9E3779B97F4A7C15
+_MUL1 = 0xBF58476D1CE4E5B9
+_MUL2 = 0x94D049BB133111EB
+
+try:
+    from ._fastgen import fill as _kernel_fill
+except ImportError:  # built without a C compiler: the numpy path gives the same bytes
+    _kernel_fill = None  # type: ignore[assignment]
+
+ACCELERATED: bool = _kernel_fill is not None and not config.datagen_pure()
+"""True when ``'random'`` data comes from the C kernel ``s3dlio._fastgen``; False when it comes
+from numpy (the kernel was not built, or ``S3DLIO_DATAGEN_PURE=1``). Same bytes either way."""
+
 
 def py_total_cpus() -> int:
     """The number of CPUs this process may run on (its affinity mask, not the host's count)."""
@@ -91,14 +117,56 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def _mix64_inplace(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64's finaliser, in place: a bijection with well-spread outputs."""
+    tmp = np.empty_like(z)
+    for shift, mul in ((30, _MUL1), (27, _MUL2)):
+        np.right_shift(z, np.uint64(shift), out=tmp)
+        z ^= tmp
+        np.multiply(z, np.uint64(mul), out=z)  # wraps modulo 2**64 (no warning for arrays)
+    np.right_shift(z, np.uint64(31), out=tmp)
+    z ^= tmp
+    return z
+
+
 def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """A bijective 64-bit mixer: distinct inputs give distinct, well-spread outputs."""
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        result: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-        return result
+    return _mix64_inplace(x + np.uint64(_GAMMA))
+
+
+def _splitmix64_int(x: int) -> int:
+    """:func:`_splitmix64` of one Python int (no numpy call overhead: one per block)."""
+    z = (x + _GAMMA) & _MASK64
+    z = ((z ^ (z >> 30)) * _MUL1) & _MASK64
+    z = ((z ^ (z >> 27)) * _MUL2) & _MASK64
+    return z ^ (z >> 31)
+
+
+_PIECE_WORDS = 1 << 17  # numpy fills 1 MiB at a time, so its passes stay in cache
+_steps: npt.NDArray[np.uint64] | None = None
+
+
+def _numpy_fill(dst: _U8, key: int, lo: int) -> None:
+    """Bytes ``[lo, lo + len(dst))`` of the SplitMix64 stream of ``key`` into ``dst``: what
+    the C kernel's ``fill`` writes, in numpy."""
+    global _steps
+    if _steps is None:  # (i + 1) * GAMMA for the words of one piece; a race only recomputes
+        with np.errstate(over="ignore"):
+            _steps = np.arange(1, _PIECE_WORDS + 1, dtype=np.uint64) * np.uint64(_GAMMA)
+    n = dst.shape[0]
+    word, skip = divmod(lo, 8)
+    pos = 0
+    while pos < n:
+        words = min(_PIECE_WORDS, -(-(skip + n - pos) // 8))
+        z = _steps[:words] + np.uint64((key + word * _GAMMA) & _MASK64)
+        _mix64_inplace(z)
+        if sys.byteorder == "big":  # pragma: no cover - the stream is little-endian
+            z.byteswap(inplace=True)
+        take = min(words * 8 - skip, n - pos)
+        dst[pos : pos + take] = z.view(np.uint8)[skip : skip + take]
+        pos += take
+        word += words
+        skip = 0
 
 
 class DataLayout:
@@ -194,14 +262,17 @@ class DataLayout:
         if hi > self.random_len and not zeroed:
             dst[max(lo, self.random_len) - lo :] = 0
 
+    @cached_property
+    def _random_salt(self) -> int:
+        """``random``: the per-layout salt of the block keys."""
+        return int(self._seed_sequence(1 << 42).generate_state(1, np.uint64)[0])
+
     def _random_part(self, dst: _U8, u: int, lo: int) -> None:
-        gen = np.random.PCG64(self._seed_sequence(u))
-        first_word = lo // 8
-        if first_word:
-            gen.advance(first_word)
-        skip = lo - first_word * 8
-        words = -(-(skip + dst.shape[0]) // 8)
-        dst[:] = gen.random_raw(words).view(np.uint8)[skip : skip + dst.shape[0]]
+        key = _splitmix64_int(self._random_salt ^ u)
+        if ACCELERATED:
+            _kernel_fill(dst, key, lo)
+        else:
+            _numpy_fill(dst, key, lo)
 
     def _prand_part(self, dst: _U8, u: int, lo: int) -> None:
         rotation, key = self._prand_key(u)
@@ -253,6 +324,10 @@ def fill(
     if n == 0:
         return
     unique = layout.unique_blocks
+    # A repeated block is copied from its first occurrence, unless the kernel makes it: it
+    # writes 'random' bytes without reading any, so it outpaces a copy whose source has left
+    # the cache (generate_data(1 GiB, dedup=4): 0.40 s of CPU copying, 0.36 s generating).
+    copies = not (ACCELERATED and layout.algorithm == "random")
     generate: list[tuple[int, int, int, int]] = []  # (dst_start, dst_end, unique block, lo)
     copy: list[tuple[int, int, int]] = []  # (dst_start, dst_end, src_start)
     for b in range(offset // BLOCK_SIZE, (end - 1) // BLOCK_SIZE + 1):
@@ -261,7 +336,7 @@ def fill(
         hi = min(end, b_start + BLOCK_SIZE)
         u = b % unique
         u_start = u * BLOCK_SIZE
-        if u != b and u_start >= offset and u_start + BLOCK_SIZE <= end:
+        if copies and u != b and u_start >= offset and u_start + BLOCK_SIZE <= end:
             if zeroed:  # only the random head differs from zero
                 hi = min(hi, b_start + layout.random_len)
                 if hi <= lo:

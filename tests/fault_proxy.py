@@ -16,6 +16,7 @@ The ``Host`` header is forwarded unchanged (S3 SigV4 signs it), unless ``rewrite
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import socketserver
@@ -111,12 +112,19 @@ class FaultProxy:
         self.rewrite_host = rewrite_host
         self.log: list[Record] = []
         self._faults: list[Fault] = []
+        self._clients: set[socket.socket] = set()
         self._lock = threading.Lock()
         proxy = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                proxy._serve_connection(self.connection, self.rfile)
+                with proxy._lock:
+                    proxy._clients.add(self.connection)
+                try:
+                    proxy._serve_connection(self.connection, self.rfile)
+                finally:
+                    with proxy._lock:
+                        proxy._clients.discard(self.connection)
 
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
@@ -157,6 +165,14 @@ class FaultProxy:
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def close_idle_connections(self) -> None:
+        """Close every client connection (as servers do with idle keep-alive connections)."""
+        with self._lock:
+            clients = list(self._clients)
+        for conn in clients:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def clear(self) -> None:
         """Drop every pending rule and the request log."""

@@ -480,6 +480,19 @@ def test_presigned_part_is_retried_after_transient_faults(ranged: Proxied, fault
     assert len(outcomes) == 5 and outcomes.count("forwarded") == 3, outcomes
 
 
+def test_presigned_parts_survive_idle_connections_closed_by_the_server(
+    ranged: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = random.Random(13).randbytes(SIZE)
+    uri = _seed(ranged, "big", data)
+    assert s3dlio.get(uri) == data  # leaves kept-alive connections in the pool's threads
+    ranged.proxy.close_idle_connections()
+    # A connection the server closed while idle is replaced at once, spending no attempt.
+    monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "1")
+    for _ in range(3):
+        assert s3dlio.get(uri) == data
+
+
 def test_presigned_part_honours_retry_after(ranged: Proxied) -> None:
     data = random.Random(9).randbytes(SIZE)
     uri = _seed(ranged, "big", data)

@@ -230,10 +230,24 @@ def read_into(
     parsed = urllib.parse.urlsplit(url)
     ask = {"Range": f"bytes={start}-{start + length - 1}", **(headers or {})}
 
-    def attempt() -> _Reply | None:
+    def respond() -> http.client.HTTPResponse:
+        conn = _connections.get(parsed)
+        reused = conn.sock is not None
+        try:
+            conn.request("GET", _target(parsed), headers=ask)
+            return conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+        # The server closed the kept-alive connection while it sat idle; nothing was served.
+        # Ask again at once on a new connection: not a retry, no backoff, no attempt spent.
+        _connections.discard(parsed)
         conn = _connections.get(parsed)
         conn.request("GET", _target(parsed), headers=ask)
-        resp = conn.getresponse()
+        return conn.getresponse()
+
+    def attempt() -> _Reply | None:
+        resp = respond()
         if resp.status not in (200, 206):
             reply = resp.read()
             return _Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, reply)

@@ -129,13 +129,9 @@ def _mix64_inplace(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return z
 
 
-def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """A bijective 64-bit mixer: distinct inputs give distinct, well-spread outputs."""
-    return _mix64_inplace(x + np.uint64(_GAMMA))
-
-
 def _splitmix64_int(x: int) -> int:
-    """:func:`_splitmix64` of one Python int (no numpy call overhead: one per block)."""
+    """One SplitMix64 step of a Python int: a bijective 64-bit mixer (distinct inputs give
+    distinct, well-spread outputs); :func:`_mix64_inplace` is its finaliser for arrays."""
     z = (x + _GAMMA) & _MASK64
     z = ((z ^ (z >> 30)) * _MUL1) & _MASK64
     z = ((z ^ (z >> 27)) * _MUL2) & _MASK64
@@ -233,18 +229,20 @@ class DataLayout:
         gen = np.random.SFC64(self._seed_sequence(1 << 40))
         return gen.random_raw(BLOCK_SIZE // 8).view(np.uint8)
 
+    def _salt_word(self, key: int) -> int:
+        """A 64-bit salt drawn from the seed, independent for each ``key``."""
+        return int(self._seed_sequence(key).generate_state(1, np.uint64)[0])
+
     @cached_property
-    def _salt(self) -> np.uint64:
-        state = self._seed_sequence(1 << 41).generate_state(1, np.uint64)
-        salt: np.uint64 = state[0]
-        return salt
+    def _prand_salt(self) -> int:
+        """``prand``: the per-layout salt of the block keys."""
+        return self._salt_word(1 << 41)
 
     def _prand_key(self, u: int) -> tuple[int, npt.NDArray[np.uint8]]:
         """``prand``: (rotation, 8 key bytes) of unique block ``u``."""
-        mixed = _splitmix64(np.array([u], dtype=np.uint64) ^ self._salt)
-        key = np.array(mixed, dtype="<u8")
-        rotation = int(_splitmix64(mixed)[0]) % BLOCK_SIZE
-        return rotation, key.view(np.uint8)
+        mixed = _splitmix64_int(u ^ self._prand_salt)
+        rotation = _splitmix64_int(mixed) % BLOCK_SIZE
+        return rotation, np.array([mixed], dtype="<u8").view(np.uint8)
 
     # -- block content ---------------------------------------------------------------------
 
@@ -265,7 +263,7 @@ class DataLayout:
     @cached_property
     def _random_salt(self) -> int:
         """``random``: the per-layout salt of the block keys."""
-        return int(self._seed_sequence(1 << 42).generate_state(1, np.uint64)[0])
+        return self._salt_word(1 << 42)
 
     def _random_part(self, dst: _U8, u: int, lo: int) -> None:
         key = _splitmix64_int(self._random_salt ^ u)

@@ -70,9 +70,10 @@ def request(
     else fails at once.
 
     Final statuses raise: 404 ``ObjectNotFoundError``, 401/403 ``PermissionDeniedError``, 409
-    ``AlreadyExistsError``, 429/503 ``ThrottledError``, else ``S3dlioError``; connection failures
-    raise ``NetworkError`` (``StorageTimeoutError`` for timeouts). After retries the message
-    says how many attempts were made. Messages name ``uri``, never ``url`` (it may be signed).
+    ``AlreadyExistsError``, 412 ``PreconditionFailedError``, 429/503 ``ThrottledError``, else
+    ``S3dlioError``; connection failures raise ``NetworkError`` (``StorageTimeoutError`` for
+    timeouts). After retries the message says how many attempts were made. Messages name
+    ``uri``, never ``url`` (it may be signed).
     """
     if idempotent is None:
         idempotent = method in _IDEMPOTENT
@@ -159,9 +160,13 @@ def _send(
         )
         resp = conn.getresponse()
         reply = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, reply
+        return resp.status, _lower_headers(resp), reply
     finally:
         conn.close()
+
+
+def _lower_headers(resp: http.client.HTTPResponse) -> dict[str, str]:
+    return {k.lower(): v for k, v in resp.getheaders()}
 
 
 def _connect(parsed: urllib.parse.SplitResult) -> http.client.HTTPConnection:
@@ -230,27 +235,27 @@ def read_into(
     parsed = urllib.parse.urlsplit(url)
     ask = {"Range": f"bytes={start}-{start + length - 1}", **(headers or {})}
 
-    def respond() -> http.client.HTTPResponse:
-        conn = _connections.get(parsed)
-        reused = conn.sock is not None
-        try:
-            conn.request("GET", _target(parsed), headers=ask)
-            return conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            if not reused:
-                raise
-        # The server closed the kept-alive connection while it sat idle; nothing was served.
-        # Ask again at once on a new connection: not a retry, no backoff, no attempt spent.
-        _connections.discard(parsed)
-        conn = _connections.get(parsed)
+    def ask_on(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
         conn.request("GET", _target(parsed), headers=ask)
         return conn.getresponse()
+
+    def respond() -> http.client.HTTPResponse:
+        conn = _connections.get(parsed)
+        if conn.sock is not None:  # kept alive: the server may have closed it while idle
+            try:
+                return ask_on(conn)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # Nothing was served. Ask again at once on a new connection: not a retry, no
+                # backoff, no attempt spent.
+                _connections.discard(parsed)
+                conn = _connections.get(parsed)
+        return ask_on(conn)
 
     def attempt() -> _Reply | None:
         resp = respond()
         if resp.status not in (200, 206):
             reply = resp.read()
-            return _Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, reply)
+            return _Reply(resp.status, _lower_headers(resp), reply)
         try:
             _receive(resp, dst, start, uri, operation)
         except LengthMismatchError:

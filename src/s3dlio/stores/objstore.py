@@ -254,6 +254,9 @@ class ObstoreStore:
         buf = new_buffer(size)
         etag = result.meta.get("e_tag")
         url = self._presigned(mod, store, key)
+        # Later parts hold only if the object is still the version the first came from.
+        if_match = {"If-Match": etag} if etag else None  # as a header, for read_into
+        conditions: dict[str, Any] = {"if_match": etag} if etag else {}  # as obstore's option
 
         def drain(response: Any, start: int, end: int) -> None:
             # Copy the body in small chunks as they arrive: a fresh 16 MiB buffer per part
@@ -279,12 +282,10 @@ class ObstoreStore:
             if start == 0:
                 drain(result, 0, end)  # the response already open
             elif url is not None:
-                match = {"If-Match": etag} if etag else None
-                read_into(url, buf.data[start:end], start, uri=uri, operation="get", headers=match)
+                part_buf = buf.data[start:end]
+                read_into(url, part_buf, start, uri=uri, operation="get", headers=if_match)
             else:
-                options: dict[str, Any] = {"range": (start, end)}
-                if etag:
-                    options["if_match"] = etag
+                options = {**conditions, "range": (start, end)}
                 drain(call(uri, "get", mod.get, store, key, options=options), start, end)
 
         map_bounded(fetch, range(0, size, part), config.range_get_concurrency())

@@ -446,13 +446,21 @@ def ranged(authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch) -> Proxied:
 SIZE = 3 * MiB + 5  # four parts: the open GET's, then three range requests
 
 
+def _after_a_small_get(p: Proxied) -> None:
+    """Read a small object, so the store's next whole-object GET opens through obstore (after
+    a large one, or on a fresh store, it would be presigned); then forget the requests."""
+    assert s3dlio.get(_seed(p, "small", b"s")) == b"s"
+    p.proxy.clear()
+
+
 @pytest.mark.parametrize("presigned", [True, False], ids=["presigned", "obstore"])
 def test_parallel_get_parts_are_conditional_range_requests(
     ranged: Proxied, monkeypatch: pytest.MonkeyPatch, presigned: bool
 ) -> None:
-    monkeypatch.setenv("S3DLIO_PRESIGNED_RANGE_GET", "1" if presigned else "0")
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET", "1" if presigned else "0")
     data = random.Random(7).randbytes(SIZE)
     uri = _seed(ranged, "big", data)
+    _after_a_small_get(ranged)  # so the opening GET goes through obstore
     assert s3dlio.get(uri) == data
     gets = ranged.proxy.requests("GET", "/big")
     opening = [r for r in gets if "range" not in r.headers]
@@ -473,6 +481,7 @@ def test_parallel_get_parts_are_conditional_range_requests(
 def test_presigned_part_is_retried_after_transient_faults(ranged: Proxied, fault: str) -> None:
     data = random.Random(8).randbytes(SIZE)
     uri = _seed(ranged, "big", data)
+    _after_a_small_get(ranged)
     marker = PRESIGNED_MARKER[ranged.scheme]
     ranged.proxy.inject(FAULTS[fault], times=2, method="GET", path=marker)
     assert s3dlio.get(uri) == data
@@ -515,12 +524,16 @@ def test_presigned_part_gives_up_after_max_attempts(ranged: Proxied) -> None:
     assert not any(secret in str(info.value) for secret in ranged.secrets)
 
 
-@pytest.mark.parametrize("presigned", [True, False], ids=["presigned", "obstore"])
+@pytest.mark.parametrize(
+    "mode", ["presigned-parts", "presigned-all", "obstore"], ids=lambda m: str(m)
+)
 def test_object_replaced_during_a_parallel_get_fails_instead_of_mixing_versions(
-    ranged: Proxied, monkeypatch: pytest.MonkeyPatch, presigned: bool
+    ranged: Proxied, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    monkeypatch.setenv("S3DLIO_PRESIGNED_RANGE_GET", "1" if presigned else "0")
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET", "0" if mode == "obstore" else "1")
     uri = _seed(ranged, "big", random.Random(11).randbytes(SIZE))
+    if mode != "presigned-all":  # else the opening request is presigned too
+        _after_a_small_get(ranged)
     newer = random.Random(12).randbytes(SIZE)
     seen: list[int] = []
 
@@ -534,6 +547,99 @@ def test_object_replaced_during_a_parallel_get_fails_instead_of_mixing_versions(
         s3dlio.get(uri)
     assert info.value.uri == uri
     assert s3dlio.get(uri) == newer
+
+
+# -- whole-object GETs over presigned URLs -------------------------------------------------------
+
+
+def test_whole_gets_go_presigned_while_the_objects_are_large(authed_proxied: Proxied) -> None:
+    p = authed_proxied
+    marker = PRESIGNED_MARKER[p.scheme]
+    big = random.Random(14).randbytes(2 * MiB + 3)  # above the 1 MiB default
+    small = random.Random(15).randbytes(3000)
+    big_uri, small_uri = _seed(p, "big", big), _seed(p, "small", small)
+
+    def last_get_presigned(key: str) -> bool:
+        (last,) = p.proxy.requests("GET", f"/{key}")[-1:]
+        assert "range" not in last.headers  # one whole-object request
+        return marker in last.target
+
+    # A fresh store guesses large objects: its first GET is presigned; after a small object
+    # the next GET goes through obstore, after a large one the next is presigned again.
+    assert s3dlio.get(small_uri) == small and last_get_presigned("small")
+    assert s3dlio.get(small_uri) == small and not last_get_presigned("small")
+    assert s3dlio.get(big_uri) == big and not last_get_presigned("big")
+    assert s3dlio.get(big_uri) == big and last_get_presigned("big")
+    assert s3dlio.get(small_uri) == small and last_get_presigned("small")
+    assert not any(secret in r.target for r in p.proxy.log for secret in p.secrets)
+
+
+def test_presigned_whole_get_edge_cases(
+    authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = authed_proxied
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET_MIN_KB", "0")  # every whole-object GET
+    empty_uri = _seed(p, "empty", b"")
+    one_uri = _seed(p, "one", b"x")
+    got = s3dlio.get(empty_uri)
+    assert isinstance(got, s3dlio.BytesView) and got == b""
+    assert s3dlio.get(one_uri) == b"x"
+    missing = p.uri("missing")
+    with pytest.raises(s3dlio.ObjectNotFoundError) as info:
+        s3dlio.get(missing)
+    assert info.value.uri == missing
+    many = s3dlio.get_many([one_uri, empty_uri, one_uri], max_in_flight=3)
+    assert [bytes(v) for _, v in many] == [b"x", b"", b"x"]
+    marker = PRESIGNED_MARKER[p.scheme]
+    gets = p.proxy.requests("GET")
+    assert len(gets) == 6 and all(marker in r.target for r in gets)
+
+
+@pytest.mark.parametrize("fault", ["503-slowdown", "reset-before-reply", "reset-mid-body"])
+def test_presigned_whole_get_is_retried_after_transient_faults(
+    authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    p = authed_proxied
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET_MIN_KB", "0")
+    data = random.Random(16).randbytes(300_000)
+    uri = _seed(p, "obj", data)
+    marker = PRESIGNED_MARKER[p.scheme]
+    p.proxy.inject(FAULTS[fault], times=2, method="GET", path=marker)
+    assert s3dlio.get(uri) == data
+    outcomes = [r.outcome for r in p.proxy.requests("GET", marker)]
+    assert outcomes[-1] == "forwarded" and len(outcomes) == 3, outcomes
+
+
+def test_presigned_whole_get_honours_retry_after(
+    authed_proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = authed_proxied
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET_MIN_KB", "0")
+    uri = _seed(p, "obj", b"payload")
+    p.proxy.inject(slow_down(retry_after="1", status=429), times=1, method="GET", path="/obj")
+    assert s3dlio.get(uri) == b"payload"
+    refused, served = p.proxy.requests("GET", "/obj")
+    assert refused.outcome == "status 429" and served.outcome == "forwarded"
+    assert served.at - refused.at >= 1.0  # the backoff alone would be milliseconds
+
+
+def test_large_object_after_a_presigned_open_is_read_in_conditional_parts(
+    ranged: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3DLIO_PRESIGNED_GET_MIN_KB", "0")
+    data = random.Random(17).randbytes(SIZE)
+    uri = _seed(ranged, "big", data)
+    assert s3dlio.get(uri) == data
+    gets = ranged.proxy.requests("GET", "/big")
+    marker = PRESIGNED_MARKER[ranged.scheme]
+    assert all(marker in r.target for r in gets)
+    # The opening request only tells the size and ETag; all four parts are range requests.
+    opening, *parts = gets
+    assert "range" not in opening.headers and len(parts) == 4
+    assert sorted(r.headers["range"] for r in parts) == [
+        f"bytes={s}-{min(s + MiB, SIZE) - 1}" for s in (0, MiB, 2 * MiB, 3 * MiB)
+    ]
+    assert len({r.headers.get("if-match") for r in parts}) == 1 and parts[0].headers["if-match"]
 
 
 def test_presigned_reads_only_without_a_proxy_in_the_way(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,8 @@
 """Plain HTTP requests with s3dlio errors and retries: for the few calls obstore does not offer
-(bucket administration through presigned URLs, GCS JSON-API uploads to emulators) and for the
-parts of parallel range GETs, which :func:`read_into` receives straight into the caller's
-buffer (one copy, kernel to result: a third less CPU per GiB than through obstore, whose
-responses arrive in buffers of their own that must then be copied).
+(bucket administration through presigned URLs, GCS JSON-API uploads to emulators) and for GETs of
+large objects and the parts of parallel range GETs over presigned URLs, which :func:`get` and
+:func:`read_into` receive straight into the caller's buffer (one copy, kernel to result: through
+obstore a response arrives in buffers of its own that must then be copied again).
 
 Retries follow :func:`s3dlio.config.retry_policy` through :class:`s3dlio.retry.RetryBudget`,
 like obstore's, and in addition honour ``Retry-After``.
@@ -36,7 +36,7 @@ from ..errors import (
 )
 from ..retry import RetryBudget, retry_after, retryable_status
 
-__all__ = ["direct_reachable", "read_into", "request"]
+__all__ = ["content_length", "direct_reachable", "get", "read_into", "receive_exactly", "request"]
 
 log = logging.getLogger("s3dlio.retry")
 
@@ -213,30 +213,28 @@ class _Connections(threading.local):
 _connections = _Connections()
 
 
-def read_into(
+def get(
     url: str,
-    dst: memoryview,
-    start: int,
+    receive: Callable[[http.client.HTTPResponse], T],
     *,
     uri: str,
     operation: str,
     headers: dict[str, str] | None = None,
-) -> None:
-    """GET bytes ``[start, start + len(dst))`` of the object at ``url`` (a presigned URL) and
-    write them into ``dst`` as they arrive, over a kept-alive connection of this thread.
+) -> T:
+    """GET ``url`` (a presigned URL) over a kept-alive connection of this thread and return
+    ``receive(response)`` for a 200/206 response; ``receive`` reads as much of the body as it
+    wants (a connection whose body was not read to the end is closed, not reused).
 
     Retried like :func:`request` (a GET is idempotent: also after a dropped connection or a
-    body cut short, each attempt rewriting ``dst`` from its start), honouring ``Retry-After``.
-    ``headers`` are sent as given (``If-Match`` makes a replaced object fail with
-    ``PreconditionFailedError``, HTTP 412). A response of another length than asked for raises
-    ``LengthMismatchError``; statuses raise as in :func:`request`.
+    body cut short - ``receive`` is called again on the new response), honouring
+    ``Retry-After``; other statuses raise as in :func:`request`. ``headers`` are sent as given
+    (``If-Match`` makes a replaced object fail with ``PreconditionFailedError``, HTTP 412).
     """
-    length = len(dst)
     parsed = urllib.parse.urlsplit(url)
-    ask = {"Range": f"bytes={start}-{start + length - 1}", **(headers or {})}
+    target = _target(parsed)
 
     def ask_on(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
-        conn.request("GET", _target(parsed), headers=ask)
+        conn.request("GET", target, headers=headers or {})
         return conn.getresponse()
 
     def respond() -> http.client.HTTPResponse:
@@ -251,19 +249,21 @@ def read_into(
                 conn = _connections.get(parsed)
         return ask_on(conn)
 
-    def attempt() -> _Reply | None:
+    def attempt() -> T | _Reply:
         resp = respond()
         if resp.status not in (200, 206):
             reply = resp.read()
             return _Reply(resp.status, _lower_headers(resp), reply)
         try:
-            _receive(resp, dst, start, uri, operation)
+            result = receive(resp)
         except LengthMismatchError:
             _connections.discard(parsed)  # the rest of that body is still on the wire
             raise
-        return None
+        if not resp.isclosed():  # body left unread: the connection cannot serve another
+            _connections.discard(parsed)
+        return result
 
-    _retrying(
+    return _retrying(
         attempt,
         uri=uri,
         operation=operation,
@@ -272,21 +272,55 @@ def read_into(
     )
 
 
-def _receive(
-    resp: http.client.HTTPResponse, dst: memoryview, start: int, uri: str, operation: str
+def read_into(
+    url: str,
+    dst: memoryview,
+    start: int,
+    *,
+    uri: str,
+    operation: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
+    """GET bytes ``[start, start + len(dst))`` of the object at ``url`` (a presigned URL) and
+    write them into ``dst`` as they arrive (see :func:`get`: retries, ``headers``, statuses).
+
+    Each attempt rewrites ``dst`` from its start. A response of another length than asked for
+    raises ``LengthMismatchError``.
+    """
     length = len(dst)
+    ask = {"Range": f"bytes={start}-{start + length - 1}", **(headers or {})}
+
+    def receive(resp: http.client.HTTPResponse) -> None:
+        declared = content_length(resp)
+        # A 200 is the whole object: right only if that is what was asked for.
+        if (resp.status == 200 and start != 0) or declared != length:
+            raise LengthMismatchError(
+                f"asked for bytes {start}-{start + length - 1}, the server answered "
+                f"HTTP {resp.status} with {declared if declared is not None else 'no'} "
+                "Content-Length",
+                uri=uri,
+                operation=operation,
+                expected=length,
+                actual=declared,
+            )
+        receive_exactly(resp, dst)
+
+    get(url, receive, uri=uri, operation=operation, headers=ask)
+
+
+def content_length(resp: http.client.HTTPResponse) -> int | None:
+    """The response's ``Content-Length`` (``None`` when absent or unreadable)."""
     declared = resp.getheader("Content-Length")
-    # A 200 is the whole object: right only if that is what was asked for.
-    if (resp.status == 200 and start != 0) or declared is None or int(declared) != length:
-        raise LengthMismatchError(
-            f"asked for bytes {start}-{start + length - 1}, the server answered "
-            f"HTTP {resp.status} with {declared or 'no'} Content-Length",
-            uri=uri,
-            operation=operation,
-            expected=length,
-            actual=None if declared is None else int(declared),
-        )
+    try:
+        return None if declared is None else int(declared)
+    except ValueError:
+        return None
+
+
+def receive_exactly(resp: http.client.HTTPResponse, dst: memoryview) -> None:
+    """Fill ``dst`` from the response body; a body that ends sooner raises
+    ``http.client.IncompleteRead`` (retried by :func:`get`)."""
+    length = len(dst)
     pos = 0
     while pos < length:
         n = resp.readinto(dst[pos:])

@@ -40,6 +40,33 @@ def test_parallel_range_get_is_byte_identical(
     assert np.frombuffer(memoryview(got), np.uint8)[-1] == data[-1]
 
 
+@pytest.mark.parametrize(("offset", "length"), [(12_345, 3 * MiB), (4 * MiB, 3 * MiB), (0, None)])
+def test_large_range_reads_are_byte_identical(
+    backend: Backend, small_ranges: None, offset: int, length: int | None
+) -> None:
+    data = np.random.default_rng(3).bytes(5 * MiB + 7)
+    uri = backend.uri("ranges.bin")
+    s3dlio.put_bytes(uri, data)
+    want = data[offset:] if length is None else data[offset : offset + length]  # clipped at end
+    assert s3dlio.get_range(uri, offset, length) == want
+
+
+def test_local_parallel_read_stops_where_the_file_ends(tmp_path: Path, small_ranges: None) -> None:
+    from s3dlio.stores.file import pread_into
+
+    path = tmp_path / "short.bin"
+    data = np.random.default_rng(4).bytes(2 * MiB + 100)
+    path.write_bytes(data)
+    view = memoryview(bytearray(4 * MiB))  # longer than the file: parts 3 and 4 read nothing
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert pread_into(fd, view, 0) == len(data)
+        assert pread_into(fd, view[: 3 * MiB], 100) == len(data) - 100
+    finally:
+        os.close(fd)
+    assert view[: len(data) - 100] == data[100:]
+
+
 def test_parallel_get_just_below_the_threshold_is_one_request(
     backend: Backend, small_ranges: None
 ) -> None:

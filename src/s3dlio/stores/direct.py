@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from .. import config
 from ..buffers import BytesView
 from ..errors import DirectIOUnsupportedError
-from .file import FileStore
+from .file import FileStore, pread_into
 
 __all__ = ["AlignedBufferPool", "DirectIOStore"]
 
@@ -144,16 +144,9 @@ class DirectIOStore(FileStore):
         align = config.direct_io_align()
         start = offset - offset % align
         end = -(-(offset + length) // align) * align
-        buf = mmap.mmap(-1, end - start)
-        view = memoryview(buf)
-        got = 0
+        view = memoryview(mmap.mmap(-1, end - start))  # page-aligned, as O_DIRECT needs
+        got = pread_into(fd, view, start)
         need = offset + length - start
-        step = (0x7FFFF000 // align) * align
-        while got < need:
-            n = os.preadv(fd, [view[got : got + step]], start + got)
-            if n == 0:
-                break
-            got += n
         lo = offset - start
         return BytesView(view[lo : min(got, need)])
 

@@ -23,7 +23,8 @@ import stat as stat_mod
 from collections.abc import Iterator, Sequence
 
 from .. import config
-from ..buffers import BytesView
+from ..buffers import BytesView, new_buffer
+from ..engine.runtime import map_bounded
 from ..errors import (
     AlreadyExistsError,
     DirectoryNotEmptyError,
@@ -40,6 +41,9 @@ __all__ = ["TEMP_PREFIX", "FileStore", "LocalWriter", "local_error"]
 TEMP_PREFIX = ".s3dlio-tmp-"
 PAGE_SIZE = 1000
 _MAX_IO = 0x7FFFF000  # Linux transfers at most this many bytes per read/write call
+# From this size on a read goes into new_buffer's mmap, not a bytes object (measured, 1 GiB
+# from the page cache: 0.44 s of CPU against 0.48 s; one pass over the memory fewer).
+_BUFFER_MIN = 4 << 20
 _EMPTY = BytesView(b"")
 _temp_counter = itertools.count()
 _HAVE_TMPFILE = hasattr(os, "O_TMPFILE")
@@ -120,6 +124,46 @@ class LocalWriter(WriterBase):
         self._store._discard(self._fd, self._tmp)
 
 
+# Bytes per read call: _MAX_IO rounded down to whole MiB, so every call of an O_DIRECT read
+# stays aligned (any alignment up to 1 MiB).
+_READ_STEP = _MAX_IO & ~((1 << 20) - 1)
+
+
+def _fill(fd: int, view: memoryview, offset: int) -> int:
+    """Read ``fd`` from ``offset`` into ``view`` until it is full or the file ends; bytes read."""
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got : got + _READ_STEP]], offset + got)
+        if n == 0:
+            break
+        got += n
+    return got
+
+
+def pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """Fill ``view`` from ``fd`` at ``offset``; return how many bytes from its start are valid
+    (fewer than ``len(view)`` if the file ends sooner).
+
+    From ``S3DLIO_RANGE_THRESHOLD_MB`` on the read is split into parts of
+    ``S3DLIO_RANGE_PART_SIZE_MB``, ``S3DLIO_RANGE_CONCURRENCY`` at a time, so page faults and
+    copies run on several cores (1 GiB from the page cache on 2 cores: 0.22 s instead of
+    0.42 s, same CPU). Part sizes are multiples of any O_DIRECT alignment.
+    """
+    length = len(view)
+    threshold = config.range_get_threshold()
+    if threshold is None or length < threshold:
+        return _fill(fd, view, offset)
+    part = config.range_get_part_size()
+    starts = range(0, length, part)
+    got = map_bounded(
+        lambda s: _fill(fd, view[s : s + part], offset + s), starts, config.range_get_concurrency()
+    )
+    for start, n in zip(starts, got, strict=True):
+        if n < min(part, length - start):  # the file ended (or shrank) inside this part
+            return start + n
+    return length
+
+
 class FileStore:
     """The local filesystem; keys are paths exactly as written after ``file://``."""
 
@@ -135,19 +179,12 @@ class FileStore:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
     def _read(self, fd: int, offset: int, length: int) -> BytesView:
-        if length <= _MAX_IO:
+        if length < _BUFFER_MIN:
             data = os.pread(fd, length, offset)
             if len(data) == length:
                 return BytesView(data)
-        buf = bytearray(length)
-        view = memoryview(buf)
-        got = 0
-        while got < length:
-            n = os.preadv(fd, [view[got : got + _MAX_IO]], offset + got)
-            if n == 0:
-                break
-            got += n
-        return BytesView(view[:got])
+        buf = new_buffer(length)
+        return BytesView(buf.data[: pread_into(fd, buf.data, offset)])
 
     def _open_write(self, path: str) -> int:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -246,12 +247,17 @@ class ObstoreStore:
 
     def _presigned(self, mod: Any, store: Any, key: str) -> str | None:
         """A presigned GET URL for ``key`` that s3dlio's own HTTP client can use, or ``None``
-        (switched off, a store that cannot presign, a proxy in the way, signing failed)."""
+        (switched off, a store that cannot presign, a key that needs percent-encoding, a proxy
+        in the way, signing failed)."""
         if not (self.can_presign and config.presigned_get()):
             return None
         try:
             url: str = mod.sign(store, "GET", key, _PRESIGNED_FOR)
         except Exception:
+            return None
+        # Keys with characters the URL must percent-encode (space, %, ?, non-ASCII...) stay on
+        # obstore: Azurite rejects the SAS signature of such paths (measured), so a server may.
+        if "%" in urllib.parse.urlsplit(url).path:
             return None
         return url if direct_reachable(url) else None
 

@@ -9,6 +9,7 @@ import os
 import pickle
 import signal
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -163,6 +164,38 @@ def test_child_processes_do_io_after_the_parent(cloud_backend: Backend, method: 
     assert proc.exitcode == 0
     assert parent_conn.recv() == b"parent-child"
     assert s3dlio.get(uri + ".child") == b"child"  # and the parent still works
+
+
+def test_a_forked_child_never_frees_the_parents_native_store(cloud_backend: Backend) -> None:
+    # Freeing it runs Rust destructors that take locks a thread of the parent's runtime may
+    # have held at the fork: that hung a forked child (in the store cache's clear()).
+    uri = cloud_backend.uri("keep")
+    s3dlio.put_bytes(uri, b"kept")
+    assert s3dlio.get(uri) == b"kept"
+    store = store_for(parse_uri(uri))
+    parents = store._cached  # type: ignore[attr-defined]
+    assert parents is not None
+    refs = sys.getrefcount(parents)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running any cleanup
+        signal.alarm(60)  # a hung child dies (and the parent sees it) instead of hanging on
+        try:
+            # The store let go of it, and something else holds it for good.
+            ok = store._cached is None and sys.getrefcount(parents) == refs  # type: ignore[attr-defined]
+            del parents
+            clear_cache()
+            ok = ok and s3dlio.get(uri) == b"kept"
+            os.write(write_end, b"ok" if ok else b"no")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        _, status = os.waitpid(pid, 0)
+        assert os.read(read_end, 2) == b"ok" and status == 0
+    finally:
+        os.close(read_end)
+    assert store._cached is parents  # type: ignore[attr-defined]  # the parent's is untouched
 
 
 class _Objects:

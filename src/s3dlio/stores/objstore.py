@@ -9,6 +9,7 @@ per process (see :mod:`._obstore` for why), so a store object survives ``fork`` 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import threading
 import urllib.parse
@@ -128,14 +129,26 @@ class ObstoreWriter(WriterBase):
 _instances: weakref.WeakSet[ObstoreStore] = weakref.WeakSet()
 
 
-def _fresh_locks_after_fork() -> None:
+def _after_fork_in_child() -> None:
     # A lock held by one of the parent's threads at fork time stays held forever in the
-    # child; give every store a new one.
+    # child; give every store a new one. For the same reason the parent's native store objects
+    # must never be freed in the child: their Rust destructors take locks (the HTTP connection
+    # pool's) that a thread of the parent's runtime may have held at the moment of the fork.
+    # Freeing one hung a forked child, stuck in the store cache's clear() (seen once in a few
+    # hundred forks). They are kept, unreachable, for the life of the child.
     for store in list(_instances):
         store._lock = threading.Lock()
+        if store._cached is not None:
+            _keep_forever(store._cached)
+            store._cached = None
 
 
-os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+def _keep_forever(obj: object) -> None:
+    """Give ``obj`` a reference nothing releases: it is never freed, not even at exit."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class ObstoreStore:

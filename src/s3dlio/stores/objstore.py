@@ -134,8 +134,8 @@ def _after_fork_in_child() -> None:
     # child; give every store a new one. For the same reason the parent's native store objects
     # must never be freed in the child: their Rust destructors take locks (the HTTP connection
     # pool's) that a thread of the parent's runtime may have held at the moment of the fork.
-    # Freeing one hung a forked child, stuck in the store cache's clear() (seen once in a few
-    # hundred forks). They are kept, unreachable, for the life of the child.
+    # Freeing one hung a forked child, stuck in the store cache's clear() (about one full CI run
+    # in six). They are kept, unreachable, for the life of the child.
     for store in list(_instances):
         store._lock = threading.Lock()
         if store._cached is not None:

@@ -256,8 +256,8 @@ def get(
             return _Reply(resp.status, _lower_headers(resp), reply)
         try:
             result = receive(resp)
-        except LengthMismatchError:
-            _connections.discard(parsed)  # the rest of that body is still on the wire
+        except BaseException:
+            _connections.discard(parsed)  # the rest of that body may still be on the wire
             raise
         if not resp.isclosed():  # body left unread: the connection cannot serve another
             _connections.discard(parsed)

@@ -531,9 +531,7 @@ def test_presigned_part_gives_up_after_max_attempts(ranged: Proxied) -> None:
     assert not any(secret in str(info.value) for secret in ranged.secrets)
 
 
-@pytest.mark.parametrize(
-    "mode", ["presigned-parts", "presigned-all", "obstore"], ids=lambda m: str(m)
-)
+@pytest.mark.parametrize("mode", ["presigned-parts", "presigned-all", "obstore"])
 def test_object_replaced_during_a_parallel_get_fails_instead_of_mixing_versions(
     ranged: Proxied, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:

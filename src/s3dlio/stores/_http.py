@@ -180,7 +180,8 @@ def _target(parsed: urllib.parse.SplitResult) -> str:
 
 def direct_reachable(url: str) -> bool:
     """True when ``url`` is reached without a proxy (``http_proxy``/``https_proxy`` and
-    ``no_proxy`` as usual): :func:`read_into` connects directly, so callers use it only then."""
+    ``no_proxy`` as usual): :func:`get` and :func:`read_into` connect directly, so callers use
+    them only then."""
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in urllib.request.getproxies_environment():
         return True

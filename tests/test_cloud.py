@@ -173,7 +173,7 @@ def test_a_forked_child_never_frees_the_parents_native_store(cloud_backend: Back
     s3dlio.put_bytes(uri, b"kept")
     assert s3dlio.get(uri) == b"kept"
     store = store_for(parse_uri(uri))
-    parents = store._cached  # type: ignore[attr-defined]
+    parents = store._client.peek()  # type: ignore[attr-defined]  # (module, native store)
     assert parents is not None
     refs = sys.getrefcount(parents)
     read_end, write_end = os.pipe()
@@ -182,7 +182,8 @@ def test_a_forked_child_never_frees_the_parents_native_store(cloud_backend: Back
         signal.alarm(60)  # a hung child dies (and the parent sees it) instead of hanging on
         try:
             # The store let go of it, and something else holds it for good.
-            ok = store._cached is None and sys.getrefcount(parents) == refs  # type: ignore[attr-defined]
+            holder = store._client  # type: ignore[attr-defined]
+            ok = holder._value is None and sys.getrefcount(parents) == refs
             del parents
             clear_cache()
             ok = ok and s3dlio.get(uri) == b"kept"
@@ -195,7 +196,7 @@ def test_a_forked_child_never_frees_the_parents_native_store(cloud_backend: Back
         assert os.read(read_end, 2) == b"ok" and status == 0
     finally:
         os.close(read_end)
-    assert store._cached is parents  # type: ignore[attr-defined]  # the parent's is untouched
+    assert store._client.peek() is parents  # type: ignore[attr-defined]  # the parent's is untouched
 
 
 class _Objects:

@@ -59,9 +59,11 @@ def test_cloud_settings_repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "TOPSECRETKEY")
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", "AZSECRET")
-    assert "TOPSECRETKEY" not in repr(config.aws())
-    assert config.aws().has_credentials
-    assert "AZSECRET" not in repr(config.azure())
+    settings = config.settings()
+    assert "TOPSECRETKEY" not in repr(settings.aws)
+    assert settings.aws.has_credentials
+    assert "AZSECRET" not in repr(settings.azure)
+    assert "TOPSECRETKEY" not in repr(settings) and "AZSECRET" not in repr(settings)
 
 
 def test_errors_pickle_with_type_and_fields() -> None:

@@ -27,6 +27,7 @@ import s3dlio
 import s3dlio.stores
 from s3dlio import config
 from s3dlio.retry import RetryBudget, retry_after, retryable_status
+from s3dlio.settings import RetryPolicy
 
 ATTEMPTS = 4  # S3DLIO_MAX_RETRY_ATTEMPTS in these tests
 
@@ -343,8 +344,8 @@ def test_retry_policy_defaults_and_obstore_settings(monkeypatch: pytest.MonkeyPa
         10.0,
         30.0,
     )
-    settings = config.retry_settings()
-    assert settings["max_retries"] == 4
+    obstore_config = policy.obstore_config()
+    assert obstore_config["max_retries"] == 4
     monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "0")
     monkeypatch.setenv("S3DLIO_RETRY_MAX_BACKOFF_MS", "1")  # below the initial: raised to it
     policy = config.retry_policy()
@@ -355,7 +356,7 @@ def test_retry_policy_defaults_and_obstore_settings(monkeypatch: pytest.MonkeyPa
 
 
 def test_backoff_is_jittered_exponential_and_capped() -> None:
-    policy = config.RetryPolicy(max_attempts=50, initial_backoff=0.1, max_backoff=5.0, timeout=1e9)
+    policy = RetryPolicy(max_attempts=50, initial_backoff=0.1, max_backoff=5.0, timeout=1e9)
     waits = []
     budget = RetryBudget(policy, rng=random.Random(1))
     while (wait := budget.next_wait()) is not None:
@@ -370,7 +371,7 @@ def test_backoff_is_jittered_exponential_and_capped() -> None:
 
 def test_budget_stops_at_timeout_and_reports_refused_retry_after() -> None:
     now = [0.0]
-    policy = config.RetryPolicy(max_attempts=10, initial_backoff=1.0, max_backoff=1.0, timeout=3.0)
+    policy = RetryPolicy(max_attempts=10, initial_backoff=1.0, max_backoff=1.0, timeout=3.0)
     budget = RetryBudget(policy, clock=lambda: now[0])
     assert budget.next_wait() == 1.0
     now[0] = 1.0

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import Backend
 
 import s3dlio
-from s3dlio.engine import runtime
+from s3dlio import runtime
 
 
 def test_async_twins_return_futures(backend: Backend) -> None:

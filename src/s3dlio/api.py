@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
 
-from . import config
+from . import config, runtime
 from .buffers import BytesView, as_payload
 from .datagen import (
     Generator,
@@ -32,7 +32,7 @@ from .datagen import (
     py_default_data_gen_threads,
     py_total_cpus,
 )
-from .engine import multiprocess, runtime, transfer
+from .engine import multiprocess, transfer
 from .engine.listing import select
 from .engine.progress import Progress, ProgressCallback, Tracker
 from .errors import (

@@ -46,9 +46,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import config
+from . import config, runtime
 from .buffers import BytesView, new_buffer, view_of
-from .engine import runtime
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -421,27 +420,13 @@ def generate_into_buffer(
     return int(out.shape[0])
 
 
-_prefetch: ThreadPoolExecutor | None = None
-_prefetch_lock = threading.Lock()
-
-
-def _prefetch_pool() -> ThreadPoolExecutor:
+def _new_prefetch_pool() -> ThreadPoolExecutor:
     # Its own pool, not the runtime's: a lookahead task never waits on anything, so callers
     # blocked on one can never starve the I/O workers (or be starved by them).
-    global _prefetch
-    with _prefetch_lock:
-        if _prefetch is None:
-            _prefetch = ThreadPoolExecutor(py_total_cpus(), thread_name_prefix="s3dlio-datagen")
-        return _prefetch
+    return ThreadPoolExecutor(py_total_cpus(), thread_name_prefix="s3dlio-datagen")
 
 
-def _forget_prefetch_pool() -> None:
-    global _prefetch, _prefetch_lock
-    _prefetch = None  # the parent's threads do not exist in a forked child
-    _prefetch_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_prefetch_pool)
+_prefetch = runtime.PerProcess(_new_prefetch_pool)
 
 
 def iter_chunks(layout: DataLayout, chunk_size: int, threads: int | None = 1) -> Iterator[_U8]:
@@ -465,7 +450,7 @@ def iter_chunks(layout: DataLayout, chunk_size: int, threads: int | None = 1) ->
         current = make(offset) if pending is None else pending.result()
         pending = None
         if k + 1 < len(offsets):
-            pending = _prefetch_pool().submit(make, offsets[k + 1])
+            pending = _prefetch.get().submit(make, offsets[k + 1])
         yield current
 
 

@@ -1,7 +1,7 @@
 """Retry decisions for the requests s3dlio sends itself (:mod:`s3dlio.stores._http`).
 
 Requests through obstore are retried by obstore's own loop, configured from the same
-:class:`~s3dlio.config.RetryPolicy` (:func:`s3dlio.config.retry_settings`); this module gives
+:class:`~s3dlio.settings.RetryPolicy` (its ``obstore_config()``); this module gives
 s3dlio's own HTTP path the same behaviour, plus what obstore cannot do: honour ``Retry-After``.
 
 - :func:`retryable_status`: which HTTP statuses are worth another attempt.
@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from . import config
+from .settings import RetryPolicy
 
 __all__ = ["RetryBudget", "retry_after", "retryable_status"]
 
@@ -80,7 +81,7 @@ class RetryBudget:
 
     def __init__(
         self,
-        policy: config.RetryPolicy | None = None,
+        policy: RetryPolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,

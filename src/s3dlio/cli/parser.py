@@ -3,6 +3,10 @@
 Names and flags follow the reference ``s3-cli`` (``api-0.10.0.md`` section 14). Global flags
 may be given before or after the subcommand (``s3-cli -v ls URI`` = ``s3-cli ls URI -v``).
 Usage errors print one line, ``s3-cli: error: <command>: <problem>``, and exit with code 2.
+
+``build_parser()`` makes the top-level parser and calls one ``_add_<command>`` function per
+subcommand (the ``_COMMANDS`` table, in ``--help`` order); a flag that several subcommands
+share (``-r``, ``-j``, ``-p``, ``-c``, ``--json``, ``--endpoints``) is added by one helper.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from .._version import __version__
 from .exits import EXIT_USAGE
@@ -107,56 +111,74 @@ def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _jobs(parser: argparse.ArgumentParser, default: int, what: str) -> None:
+# The ``add_subparsers()`` action of the top-level parser: each ``_add_<command>`` adds to it.
+_Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _command(
+    sub: _Commands, name: str, help: str, examples: list[str], aliases: tuple[str, ...] = ()
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        aliases=list(aliases),
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    p.set_defaults(command=name)
+    _add_global_options(p, sub=True)
+    return p
+
+
+# -- flags several commands share -------------------------------------------------------------
+
+
+def _uri(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("uri", metavar="URI")
+
+
+def _jobs(parser: argparse.ArgumentParser, default: int | None, what: str) -> None:
+    """``-j/--jobs``; with a ``default``, ``what`` is followed by it and the cap, else alone."""
     parser.add_argument(
         "-j",
         "--jobs",
         type=jobs_arg,
         default=default,
         metavar="N",
-        help=f"{what} (default {default}, at most {MAX_JOBS})",
+        help=what if default is None else f"{what} (default {default}, at most {MAX_JOBS})",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="s3-cli",
-        allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="s3dlio command line: one URI interface to s3://, az://, gs://, file:// "
-        "and direct:// storage.",
-        epilog=_examples(
-            "s3-cli put -n 100 -s 1MiB s3://bucket/data/",
-            "s3-cli ls -r s3://bucket/data/",
-            "s3-cli get -j 32 s3://bucket/data/",
-            "s3-cli download -r s3://bucket/data/ ./data",
-            "s3-cli rm -r s3://bucket/data/",
-        )
-        + "\n\nexit codes: 0 success, 1 the operation failed, 2 usage error.\n"
-        "'s3-cli COMMAND --help' shows each command's flags and examples.",
-    )
-    parser.add_argument("--version", action="version", version=f"s3-cli (s3dlio) {__version__}")
-    _add_global_options(parser, sub=False)
-    sub = parser.add_subparsers(dest="command_used", metavar="COMMAND", title="commands")
+def _recursive(parser: argparse.ArgumentParser, below: str = "the URI") -> None:
+    parser.add_argument("-r", "--recursive", action="store_true", help=f"everything below {below}")
 
-    def command(
-        name: str, help: str, examples: list[str], aliases: tuple[str, ...] = ()
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(
-            name,
-            aliases=list(aliases),
-            help=help,
-            description=help[0].upper() + help[1:] + ".",
-            epilog=_examples(*examples),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            allow_abbrev=False,
-        )
-        p.set_defaults(command=name)
-        _add_global_options(p, sub=True)
-        return p
 
-    # -- listing and metadata ---------------------------------------------------------------
-    p = command(
+def _pattern(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("-p", "--pattern", metavar="REGEX", help=help)
+
+
+def _json(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def _create_bucket(
+    parser: argparse.ArgumentParser, help: str = "create the bucket (or directory)"
+) -> None:
+    parser.add_argument("-c", "--create-bucket", action="store_true", help=help)
+
+
+def _endpoints(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoints", metavar="HOST:PORT,...", help="not available yet (exit 2)")
+
+
+# -- listing and metadata -----------------------------------------------------------------------
+
+
+def _add_list(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "list",
         "list objects under a URI (a prefix ending in '/', an object, or a glob)",
         [
@@ -167,70 +189,82 @@ def build_parser() -> argparse.ArgumentParser:
         ],
         aliases=("ls",),
     )
-    p.add_argument("uri", metavar="URI")
-    p.add_argument("-r", "--recursive", action="store_true", help="everything below the URI")
-    p.add_argument(
-        "-p",
-        "--pattern",
-        metavar="REGEX",
-        help="only keys (relative to the URI) this regex matches (re.search)",
-    )
+    _uri(p)
+    _recursive(p)
+    _pattern(p, "only keys (relative to the URI) this regex matches (re.search)")
     p.add_argument(
         "-c",
         "--count-only",
         action="store_true",
         help="print only 'Total objects: N (..s, rate: .. objects/s)'",
     )
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object per line: uri, size, last_modified, etag, is_prefix",
-    )
+    _json(p, "one JSON object per line: uri, size, last_modified, etag, is_prefix")
 
-    p = command(
+
+def _add_stat(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "stat",
         "show one object's metadata",
         ["s3-cli stat s3://bucket/data/object_0_of_10.dat", "s3-cli stat --json file:///tmp/a"],
     )
-    p.add_argument("uri", metavar="URI")
-    p.add_argument("--json", action="store_true", help="the full metadata dict as JSON")
+    _uri(p)
+    _json(p, "the full metadata dict as JSON")
 
-    p = command(
+
+def _add_list_buckets(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "list-buckets",
         "list top-level containers (directories of a file:// or direct:// path)",
         ["s3-cli list-buckets file:///data/"],
     )
     p.add_argument("uri", metavar="URI", nargs="?", default="s3://", help="default: s3://")
 
-    p = command(
+
+def _add_create_bucket(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "create-bucket",
         "create a bucket (s3://, gs://) or a directory (file://, direct://)",
         ["s3-cli create-bucket s3://new-bucket", "s3-cli create-bucket file:///data/new/"],
     )
-    p.add_argument("uri", metavar="URI")
+    _uri(p)
 
-    p = command(
+
+def _add_delete_bucket(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "delete-bucket",
         "delete an empty bucket (s3://, gs://) or empty directory (file://, direct://)",
         ["s3-cli delete-bucket s3://old-bucket"],
     )
-    p.add_argument("uri", metavar="URI")
+    _uri(p)
 
-    p = command(
+
+def _add_mkdir(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "mkdir",
         "create a directory and its parents (file://, direct://; no-op on object stores)",
         ["s3-cli mkdir file:///data/a/b/"],
     )
-    p.add_argument("uri", metavar="URI")
+    _uri(p)
 
-    p = command(
+
+def _add_rmdir(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "rmdir",
         "remove an empty directory (file://, direct://; no-op on object stores)",
         ["s3-cli rmdir file:///data/a/b/"],
     )
-    p.add_argument("uri", metavar="URI")
+    _uri(p)
 
-    p = command(
+
+def _add_delete(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "delete",
         "delete an object, or with -r everything under a URI",
         [
@@ -240,22 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
         ],
         aliases=("rm",),
     )
-    p.add_argument("uri", metavar="URI")
-    p.add_argument(
-        "-j",
-        "--jobs",
-        type=jobs_arg,
-        default=None,
-        metavar="N",
-        help="keys per delete batch; the library's is fixed at 1000, other values exit 2",
-    )
-    p.add_argument("-r", "--recursive", action="store_true", help="everything below the URI")
-    p.add_argument(
-        "-p", "--pattern", metavar="REGEX", help="only keys (relative to the URI) it matches"
-    )
+    _uri(p)
+    _jobs(p, None, "keys per delete batch; the library's is fixed at 1000, other values exit 2")
+    _recursive(p)
+    _pattern(p, "only keys (relative to the URI) it matches")
 
-    # -- data ---------------------------------------------------------------------------------
-    p = command(
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def _add_get(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "get",
         "read objects into memory and discard them; print objects, bytes, seconds and rate",
         [
@@ -280,12 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="read the URIs (or keys relative to URI) listed in FILE, one per line; '-': stdin",
     )
-    p.add_argument("-r", "--recursive", action="store_true", help="everything below the URI")
+    _recursive(p)
     p.add_argument("--offset", type=size_arg, metavar="BYTES", help="read from this offset")
     p.add_argument("--length", type=size_arg, metavar="BYTES", help="read this many bytes")
-    p.add_argument("--endpoints", metavar="HOST:PORT,...", help="not available yet (exit 2)")
+    _endpoints(p)
 
-    p = command(
+
+def _add_put(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "put",
         "generate objects of random data under a prefix",
         [
@@ -297,9 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     p.add_argument("uri", metavar="URI_PREFIX")
-    p.add_argument(
-        "-c", "--create-bucket", action="store_true", help="create the bucket (or directory)"
-    )
+    _create_bucket(p)
     p.add_argument(
         "-d",
         "--dedup",
@@ -362,9 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="streaming chunk size (default 262144)",
     )
-    p.add_argument("--endpoints", metavar="HOST:PORT,...", help="not available yet (exit 2)")
+    _endpoints(p)
 
-    p = command(
+
+def _add_upload(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "upload",
         "upload local files, directories (recursively) and globs under a destination prefix",
         [
@@ -375,11 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", metavar="SRC", nargs="+", help="file, directory or glob")
     p.add_argument("dest", metavar="DEST_URI", help="destination prefix (ends in '/')")
     _jobs(p, 32, "files uploaded at once")
-    p.add_argument(
-        "-c", "--create-bucket", action="store_true", help="create the bucket (or directory)"
-    )
+    _create_bucket(p)
 
-    p = command(
+
+def _add_download(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "download",
         "download objects into a local directory, keeping their layout",
         [
@@ -390,9 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", metavar="SRC_URI")
     p.add_argument("dest", metavar="DEST_DIR")
     _jobs(p, 64, "objects downloaded at once")
-    p.add_argument("-r", "--recursive", action="store_true", help="everything below SRC_URI")
+    _recursive(p, "SRC_URI")
 
-    p = command(
+
+def _add_cp(sub: _Commands) -> None:
+    p = _command(
+        sub,
         "cp",
         "copy: a local path to a URI (upload), a URI to a local path (download), or URI to URI",
         [
@@ -405,10 +443,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", metavar="SRC")
     p.add_argument("dst", metavar="DST")
     _jobs(p, 32, "objects copied at once")
-    p.add_argument("-r", "--recursive", action="store_true", help="everything below SRC")
-    p.add_argument(
-        "-c", "--create-bucket", action="store_true", help="create the destination bucket"
+    _recursive(p, "SRC")
+    _create_bucket(p, "create the destination bucket")
+
+
+# The subcommands, in the order of ``s3-cli --help``.
+_COMMANDS: tuple[Callable[[_Commands], None], ...] = (
+    _add_list,
+    _add_stat,
+    _add_list_buckets,
+    _add_create_bucket,
+    _add_delete_bucket,
+    _add_mkdir,
+    _add_rmdir,
+    _add_delete,
+    _add_get,
+    _add_put,
+    _add_upload,
+    _add_download,
+    _add_cp,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="s3-cli",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="s3dlio command line: one URI interface to s3://, az://, gs://, file:// "
+        "and direct:// storage.",
+        epilog=_examples(
+            "s3-cli put -n 100 -s 1MiB s3://bucket/data/",
+            "s3-cli ls -r s3://bucket/data/",
+            "s3-cli get -j 32 s3://bucket/data/",
+            "s3-cli download -r s3://bucket/data/ ./data",
+            "s3-cli rm -r s3://bucket/data/",
+        )
+        + "\n\nexit codes: 0 success, 1 the operation failed, 2 usage error.\n"
+        "'s3-cli COMMAND --help' shows each command's flags and examples.",
     )
+    parser.add_argument("--version", action="version", version=f"s3-cli (s3dlio) {__version__}")
+    _add_global_options(parser, sub=False)
+    sub = parser.add_subparsers(dest="command_used", metavar="COMMAND", title="commands")
+    for add_command in _COMMANDS:
+        add_command(sub)
     return parser
 
 

@@ -21,8 +21,8 @@ import s3dlio
 
 from ..engine.listing import Entry, has_glob, select
 from ..engine.progress import ProgressCallback, Tracker
-from ..engine.runtime import for_each_bounded
 from ..engine.transfer import copy_object
+from ..runtime import for_each_bounded
 from ..stores import store_for
 from ..uri import ObjectURI, parse_uri
 from .exits import EXIT_OK, CommandFailed, UsageError

@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from ..runtime import map_bounded
 from ..uri import format_object_name, parse_uri
-from .runtime import map_bounded
 
 __all__ = ["ERROR_SAMPLES", "mp_get"]
 

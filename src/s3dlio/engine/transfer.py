@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .. import config
 from ..buffers import BytesView, as_payload
 from ..errors import (
     DirectoryNotEmptyError,
@@ -30,12 +29,12 @@ from ..errors import (
     ObjectNotFoundError,
     UnsafeKeyError,
 )
+from ..runtime import for_each_bounded, map_bounded
 from ..stores import store_for
 from ..stores.base import ObjectStore
 from ..uri import ObjectURI, parse_uri
 from .listing import Entry, has_glob, select
 from .progress import ProgressCallback, Tracker
-from .runtime import for_each_bounded, map_bounded
 
 T = TypeVar("T")
 
@@ -162,7 +161,7 @@ def copy_object(
         return len(first)
     if size is None:
         size = src.head(src_key).size
-    width = window if window is not None else config.range_get_concurrency()
+    width = window if window is not None else src.settings.transfer.range_concurrency
     starts = list(range(COPY_CHUNK, size, COPY_CHUNK))
     with dst.open_writer(dst_key) as writer:  # aborted by any exception inside
         writer.write(memoryview(first))

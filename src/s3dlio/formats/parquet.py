@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import runtime
 from ..buffers import BytesView
 from ..datagen import DataLayout, make_data
-from ..engine import runtime
 from ..errors import InvalidArgumentError, S3dlioError, UnsupportedOperationError
 
 __all__ = [

@@ -1,85 +1,60 @@
-"""Backends behind the :class:`~s3dlio.stores.base.ObjectStore` protocol, and the registry that
-hands out one store per (scheme, bucket, endpoint, account) per process."""
+"""Backends behind the :class:`~s3dlio.stores.base.ObjectStore` protocol, and the default
+:class:`~.registry.Registry` that hands out one store per bucket and settings per process.
+
+``store_for(uri)`` is what every layer above calls; :func:`configure` replaces the default
+registry's settings or layers for the whole process (the CLI passes its flags this way), and
+a caller that needs another configuration next to the default makes a ``Registry`` of its own.
+Backend classes are imported on first use of their scheme.
+"""
 
 from __future__ import annotations
 
-import os
-import threading
+from collections.abc import Sequence
 
-from .. import config
-from ..errors import UnsupportedOperationError
+from ..settings import Settings
 from ..uri import ObjectURI
-from .azure import AzureStore
 from .base import ListPage, ObjectMeta, ObjectStore, ObjectWriter
-from .direct import DirectIOStore
-from .file import FileStore
-from .gcs import GCSStore
-from .s3 import S3Store
+from .registry import Layer, Registry
 
 __all__ = [
-    "AzureStore",
-    "DirectIOStore",
-    "GCSStore",
-    "S3Store",
-    "FileStore",
+    "Layer",
     "ListPage",
     "ObjectMeta",
     "ObjectStore",
     "ObjectWriter",
+    "Registry",
     "clear_cache",
+    "configure",
+    "default_registry",
     "store_for",
 ]
 
-_cache: dict[tuple[str, str, str | None, str | None, int], ObjectStore] = {}
-_cache_pid = os.getpid()
-_lock = threading.Lock()
-_LOCAL: dict[str, ObjectStore] = {"file": FileStore(), "direct": DirectIOStore()}
+_default = Registry()
 
 
-def store_for(uri: ObjectURI) -> ObjectStore:
-    """The store serving ``uri``'s bucket/container (cached per process)."""
-    local = _LOCAL.get(uri.scheme)
-    if local is not None:
-        return local
-    global _cache_pid
-    # Credentials and endpoints are part of the identity: changing the environment gives a
-    # new client instead of silently reusing the old one.
-    ident = (uri.scheme, uri.bucket, uri.endpoint, uri.account, _fingerprint(uri.scheme))
-    with _lock:
-        if _cache_pid != os.getpid():  # a forked child must not reuse its parent's clients
-            _cache.clear()
-            _cache_pid = os.getpid()
-        store = _cache.get(ident)
-        if store is None:
-            store = _cache[ident] = _build(uri)
-        return store
+def default_registry() -> Registry:
+    """The registry the flat API, the engine and the CLI resolve URIs with."""
+    return _default
 
 
-def _after_fork_in_child() -> None:
-    global _lock
-    _lock = threading.Lock()  # the parent's may have been held by another thread
+def configure(
+    *, settings: Settings | None = None, layers: Sequence[Layer] | None = None
+) -> Registry:
+    """Replace the default registry by one with these ``settings`` (``None``: the environment)
+    and ``layers`` (``None``: keep the current ones); return it. Stores already handed out
+    keep working with what they were built with."""
+    global _default
+    new = Registry(settings=settings, layers=_default.layers if layers is None else layers)
+    new._factories.update(_default._factories)
+    _default = new
+    return new
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _build(uri: ObjectURI) -> ObjectStore:
-    if uri.scheme == "s3":
-        return S3Store(uri.bucket, uri.endpoint)
-    if uri.scheme == "az":
-        assert uri.account is not None
-        return AzureStore(uri.account, uri.bucket)
-    if uri.scheme == "gs":
-        return GCSStore(uri.bucket, uri.spelling or "gs")
-    raise UnsupportedOperationError(f"no backend for {uri.scheme}://", uri=str(uri))
-
-
-def _fingerprint(scheme: str) -> int:
-    settings: object = {"s3": config.aws, "az": config.azure, "gs": config.gcs}[scheme]()
-    return hash(tuple(vars(settings).values()))
+def store_for(uri: ObjectURI, settings: Settings | None = None) -> ObjectStore:
+    """The store serving ``uri``'s bucket/container (cached per process and settings)."""
+    return _default.store_for(uri, settings)
 
 
 def clear_cache() -> None:
-    """Forget every cached cloud store (after a credential or endpoint change)."""
-    with _lock:
-        _cache.clear()
+    """Forget every cached store of the default registry (they are rebuilt on next use)."""
+    _default.clear()

@@ -4,15 +4,14 @@ large objects and the parts of parallel range GETs over presigned URLs, which :f
 :func:`read_into` receive straight into the caller's buffer (one copy, kernel to result: through
 obstore a response arrives in buffers of its own that must then be copied again).
 
-Retries follow :func:`s3dlio.config.retry_policy` through :class:`s3dlio.retry.RetryBudget`,
-like obstore's, and in addition honour ``Retry-After``.
+Retries follow the caller's :class:`~s3dlio.settings.RetryPolicy` through
+:class:`s3dlio.retry.RetryBudget`, like obstore's, and in addition honour ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
-import os
 import threading
 import time
 import urllib.parse
@@ -21,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .. import config
 from ..errors import (
     AlreadyExistsError,
     LengthMismatchError,
@@ -35,6 +33,8 @@ from ..errors import (
     redact,
 )
 from ..retry import RetryBudget, retry_after, retryable_status
+from ..runtime import PerProcess
+from ..settings import RetryPolicy, Settings
 
 __all__ = ["content_length", "direct_reachable", "get", "read_into", "receive_exactly", "request"]
 
@@ -58,6 +58,7 @@ def request(
     headers: dict[str, str] | None = None,
     ok: tuple[int, ...] = (200, 201, 204),
     idempotent: bool | None = None,
+    settings: Settings,
 ) -> tuple[int, dict[str, str], bytes]:
     """Send a request; return ``(status, lower-cased headers, body)`` for a status in ``ok``.
 
@@ -73,18 +74,22 @@ def request(
     ``AlreadyExistsError``, 412 ``PreconditionFailedError``, 429/503 ``ThrottledError``, else
     ``S3dlioError``; connection failures raise ``NetworkError`` (``StorageTimeoutError`` for
     timeouts). After retries the message says how many attempts were made. Messages name
-    ``uri``, never ``url`` (it may be signed).
+    ``uri``, never ``url`` (it may be signed). ``settings`` give the retry policy and the
+    operation timeout.
     """
     if idempotent is None:
         idempotent = method in _IDEMPOTENT
+    timeout = settings.client.operation_timeout
 
     def attempt() -> tuple[int, dict[str, str], bytes] | _Reply:
-        status, resp_headers, reply = _send(method, url, body, headers)
+        status, resp_headers, reply = _send(method, url, body, headers, timeout)
         if status in ok:
             return status, resp_headers, reply
         return _Reply(status, resp_headers, reply)
 
-    return _retrying(attempt, uri=uri, operation=operation, idempotent=idempotent)
+    return _retrying(
+        attempt, uri=uri, operation=operation, idempotent=idempotent, policy=settings.retry
+    )
 
 
 @dataclass
@@ -102,12 +107,13 @@ def _retrying(
     uri: str,
     operation: str,
     idempotent: bool,
+    policy: RetryPolicy,
     after_failure: Callable[[], None] | None = None,
 ) -> T:
     """Run ``attempt`` until it returns a result (not a :class:`_Reply`) or the retry budget
     says stop; see :func:`request` for what is retried. ``after_failure`` runs after every
     connection-level failure (before any retry)."""
-    budget = RetryBudget()
+    budget = RetryBudget(policy)
     while True:
         try:
             outcome = attempt()
@@ -147,10 +153,14 @@ def _pause(budget: RetryBudget, wait: float, operation: str, uri: str, why: str)
 
 
 def _send(
-    method: str, url: str, body: memoryview | bytes, headers: dict[str, str] | None
+    method: str,
+    url: str,
+    body: memoryview | bytes,
+    headers: dict[str, str] | None,
+    timeout: float,
 ) -> tuple[int, dict[str, str], bytes]:
     parsed = urllib.parse.urlsplit(url)
-    conn = _connect(parsed)
+    conn = _connect(parsed, timeout)
     try:
         conn.request(
             method,
@@ -169,9 +179,9 @@ def _lower_headers(resp: http.client.HTTPResponse) -> dict[str, str]:
     return {k.lower(): v for k, v in resp.getheaders()}
 
 
-def _connect(parsed: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+def _connect(parsed: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
     cls = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
-    return cls(parsed.netloc, timeout=config.operation_timeout())
+    return cls(parsed.netloc, timeout=timeout)
 
 
 def _target(parsed: urllib.parse.SplitResult) -> str:
@@ -189,29 +199,26 @@ def direct_reachable(url: str) -> bool:
 
 
 class _Connections(threading.local):
-    """Each thread's keep-alive connections, by (scheme, host:port). A forked child starts
-    afresh: the parent's sockets are not its to use."""
+    """Each thread's keep-alive connections, by (scheme, host:port). Held per process (a
+    forked child starts afresh: the parent's sockets are not its to use)."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.open: dict[tuple[str, str], http.client.HTTPConnection] = {}
+        self.open: dict[tuple[str, str, float], http.client.HTTPConnection] = {}
 
-    def get(self, parsed: urllib.parse.SplitResult) -> http.client.HTTPConnection:
-        if self.pid != os.getpid():
-            self.pid, self.open = os.getpid(), {}
-        key = (parsed.scheme, parsed.netloc)
+    def get(self, parsed: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+        key = (parsed.scheme, parsed.netloc, timeout)
         conn = self.open.get(key)
         if conn is None:
-            conn = self.open[key] = _connect(parsed)
+            conn = self.open[key] = _connect(parsed, timeout)
         return conn
 
-    def discard(self, parsed: urllib.parse.SplitResult) -> None:
-        conn = self.open.pop((parsed.scheme, parsed.netloc), None)
+    def discard(self, parsed: urllib.parse.SplitResult, timeout: float) -> None:
+        conn = self.open.pop((parsed.scheme, parsed.netloc, timeout), None)
         if conn is not None:
             conn.close()
 
 
-_connections = _Connections()
+_per_process: PerProcess[_Connections] = PerProcess(_Connections)
 
 
 def get(
@@ -221,6 +228,7 @@ def get(
     uri: str,
     operation: str,
     headers: dict[str, str] | None = None,
+    settings: Settings,
 ) -> T:
     """GET ``url`` (a presigned URL) over a kept-alive connection of this thread and return
     ``receive(response)`` for a 200/206 response; ``receive`` reads as much of the body as it
@@ -233,21 +241,22 @@ def get(
     """
     parsed = urllib.parse.urlsplit(url)
     target = _target(parsed)
+    timeout = settings.client.operation_timeout
 
     def ask_on(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
         conn.request("GET", target, headers=headers or {})
         return conn.getresponse()
 
     def respond() -> http.client.HTTPResponse:
-        conn = _connections.get(parsed)
+        conn = _per_process.get().get(parsed, timeout)
         if conn.sock is not None:  # kept alive: the server may have closed it while idle
             try:
                 return ask_on(conn)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 # Nothing was served. Ask again at once on a new connection: not a retry, no
                 # backoff, no attempt spent.
-                _connections.discard(parsed)
-                conn = _connections.get(parsed)
+                _per_process.get().discard(parsed, timeout)
+                conn = _per_process.get().get(parsed, timeout)
         return ask_on(conn)
 
     def attempt() -> T | _Reply:
@@ -258,10 +267,12 @@ def get(
         try:
             result = receive(resp)
         except BaseException:
-            _connections.discard(parsed)  # the rest of that body may still be on the wire
+            _per_process.get().discard(
+                parsed, timeout
+            )  # the rest of that body may still be on the wire
             raise
         if not resp.isclosed():  # body left unread: the connection cannot serve another
-            _connections.discard(parsed)
+            _per_process.get().discard(parsed, timeout)
         return result
 
     return _retrying(
@@ -269,7 +280,8 @@ def get(
         uri=uri,
         operation=operation,
         idempotent=True,
-        after_failure=lambda: _connections.discard(parsed),
+        policy=settings.retry,
+        after_failure=lambda: _per_process.get().discard(parsed, timeout),
     )
 
 
@@ -281,6 +293,7 @@ def read_into(
     uri: str,
     operation: str,
     headers: dict[str, str] | None = None,
+    settings: Settings,
 ) -> None:
     """GET bytes ``[start, start + len(dst))`` of the object at ``url`` (a presigned URL) and
     write them into ``dst`` as they arrive (see :func:`get`: retries, ``headers``, statuses).
@@ -306,7 +319,7 @@ def read_into(
             )
         receive_exactly(resp, dst)
 
-    get(url, receive, uri=uri, operation=operation, headers=ask)
+    get(url, receive, uri=uri, operation=operation, headers=ask, settings=settings)
 
 
 def content_length(resp: http.client.HTTPResponse) -> int | None:

@@ -19,7 +19,6 @@ import importlib.machinery
 import importlib.util
 import os
 import re
-import threading
 from types import ModuleType
 from typing import Any
 
@@ -35,32 +34,31 @@ from ..errors import (
     ThrottledError,
     UnsupportedOperationError,
 )
+from ..runtime import PerProcess, keep_forever
 
 __all__ = ["native", "translate"]
 
-_lock = threading.Lock()
 _owner_pid: int | None = None  # the process whose runtime the installed module carries
-_private: dict[int, ModuleType] = {}
+
+
+def _module_for_this_process() -> ModuleType:
+    global _owner_pid
+    import obstore._obstore as installed
+
+    if _owner_pid is None:
+        _owner_pid = os.getpid()
+    if _owner_pid == os.getpid():
+        return installed
+    return _load_private_copy(installed)
+
+
+# A grandchild keeps its parent's private copy alive: freeing a loaded runtime is not safe.
+_module: PerProcess[ModuleType] = PerProcess(_module_for_this_process, on_fork=keep_forever)
 
 
 def native() -> ModuleType:
     """obstore's native module for this process (``get``, ``put``, ``_store.S3Store``...)."""
-    global _owner_pid
-    pid = os.getpid()
-    import obstore._obstore as installed
-
-    if _owner_pid == pid:
-        return installed
-    with _lock:
-        if _owner_pid is None:
-            _owner_pid = pid
-            return installed
-        if _owner_pid == pid:
-            return installed
-        module = _private.get(pid)
-        if module is None:
-            module = _private[pid] = _load_private_copy(installed)
-        return module
+    return _module.get()
 
 
 def _load_private_copy(installed: ModuleType) -> ModuleType:
@@ -79,15 +77,6 @@ def _load_private_copy(installed: ModuleType) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
-
-
-def _reset_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-    _private.pop(os.getpid(), None)
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 _BY_NAME: dict[str, type[S3dlioError]] = {

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import config
 from ..errors import PermissionDeniedError
+from ..settings import Settings
+from ..uri import ObjectURI
 from .objstore import ObstoreStore
 
 __all__ = ["AzureStore"]
@@ -21,11 +22,11 @@ __all__ = ["AzureStore"]
 class AzureStore(ObstoreStore):
     scheme = "az"
 
-    def __init__(self, account: str, container: str) -> None:
+    def __init__(self, account: str, container: str, settings: Settings | None = None) -> None:
         root = f"az://{account}/{container}/"
-        super().__init__(root)
-        settings = config.azure()
-        if not (settings.account_key or settings.sas_token):
+        super().__init__(root, settings)
+        azure = self.settings.azure
+        if not (azure.account_key or azure.sas_token):
             raise PermissionDeniedError(
                 "missing Azure credentials: set AZURE_STORAGE_ACCOUNT_KEY or "
                 "S3DLIO_AZURE_SAS_TOKEN",
@@ -34,13 +35,17 @@ class AzureStore(ObstoreStore):
             )
         self.account = account
         self.container = container
-        self.endpoint = f"{settings.endpoint.rstrip('/')}/{account}" if settings.endpoint else None
-        self._settings = settings
+        self.endpoint = f"{azure.endpoint.rstrip('/')}/{account}" if azure.endpoint else None
         # obstore presigns (a service SAS) from a shared key without any request.
-        self.can_presign = bool(settings.account_key)
+        self.can_presign = bool(azure.account_key)
+
+    @classmethod
+    def from_uri(cls, uri: ObjectURI, settings: Settings) -> AzureStore:
+        assert uri.account is not None  # the parser requires one for az://
+        return cls(uri.account, uri.bucket, settings)
 
     def _build(self, mod: Any) -> Any:
-        s = self._settings
+        s = self.settings.azure
         options: dict[str, Any] = {"account_name": self.account}
         if s.account_key:
             options["account_key"] = s.account_key
@@ -50,9 +55,9 @@ class AzureStore(ObstoreStore):
             options["endpoint"] = self.endpoint
         return mod._store.AzureStore(
             self.container,
-            client_options=config.client_options(
+            client_options=self.settings.client.obstore_options(
                 allow_http=bool(self.endpoint and self.endpoint.startswith("http://"))
             ),
-            retry_config=config.retry_settings(),
+            retry_config=self.settings.retry.obstore_config(),
             **options,
         )

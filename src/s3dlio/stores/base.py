@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from ..buffers import BytesView
 from ..errors import S3dlioError
+from ..settings import Settings
 
 __all__ = ["UNKNOWN_SIZE", "ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter", "WriterBase"]
 
@@ -166,6 +167,7 @@ class ObjectStore(Protocol):
     """
 
     scheme: str
+    settings: Settings  # what it was built with (credentials, retries, transfer sizes)
 
     def uri(self, key: str) -> str:
         """The full URI of ``key`` (used in error messages)."""

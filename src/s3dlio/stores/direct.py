@@ -26,9 +26,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .. import config
 from ..buffers import BytesView
 from ..errors import DirectIOUnsupportedError
+from ..runtime import PerProcess
+from ..settings import Settings
+from ..uri import ObjectURI
 from .file import FileStore, pread_into
 
 __all__ = ["AlignedBufferPool", "DirectIOStore"]
@@ -65,28 +67,7 @@ class AlignedBufferPool:
                 self._cond.notify()
 
 
-_pool: AlignedBufferPool | None = None
-_pool_lock = threading.Lock()
 _warned_devices: set[int] = set()
-
-
-def bounce_pool() -> AlignedBufferPool:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = AlignedBufferPool(
-                config.direct_io_bounce_buffers(), config.direct_io_bounce_size()
-            )
-        return _pool
-
-
-def _reset_after_fork() -> None:
-    global _pool, _pool_lock
-    _pool = None
-    _pool_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class DirectIOStore(FileStore):
@@ -97,6 +78,28 @@ class DirectIOStore(FileStore):
 
     # The OS call that may refuse O_DIRECT (a seam for the fallback test).
     _raw_open = staticmethod(os.open)
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(settings)
+        self._align = self.settings.local.direct_io_align
+        self._bounce = self._new_bounce_pool()
+
+    def _new_bounce_pool(self) -> PerProcess[AlignedBufferPool]:
+        local = self.settings.local
+        return PerProcess(lambda: AlignedBufferPool(local.bounce_buffers, local.bounce_size))
+
+    @classmethod
+    def from_uri(cls, uri: ObjectURI, settings: Settings) -> DirectIOStore:
+        return cls(settings)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_bounce"]  # per process: the receiver makes its own
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._bounce = self._new_bounce_pool()
 
     def _open_direct(self, path: str, flags: int, mode: int = 0o666) -> int:
         try:
@@ -109,7 +112,7 @@ class DirectIOStore(FileStore):
         return fd
 
     def _refused(self, path: str) -> None:
-        if config.direct_io_strict():
+        if self.settings.local.direct_io_strict:
             raise DirectIOUnsupportedError(
                 "the filesystem refuses O_DIRECT (tmpfs?); use file:// or unset "
                 "S3DLIO_DIRECT_IO_STRICT to fall back to buffered I/O",
@@ -141,11 +144,11 @@ class DirectIOStore(FileStore):
     def _read(self, fd: int, offset: int, length: int) -> BytesView:
         if not self._is_direct(fd):
             return super()._read(fd, offset, length)
-        align = config.direct_io_align()
+        align = self._align
         start = offset - offset % align
         end = -(-(offset + length) // align) * align
         view = memoryview(mmap.mmap(-1, end - start))  # page-aligned, as O_DIRECT needs
-        got = pread_into(fd, view, start)
+        got = pread_into(fd, view, start, self.settings.transfer)
         need = offset + length - start
         lo = offset - start
         return BytesView(view[lo : min(got, need)])
@@ -160,14 +163,14 @@ class DirectIOStore(FileStore):
         if not self._is_direct(fd):
             super()._write_at(fd, data, offset)
             return
-        align = config.direct_io_align()
+        align = self._align
         if offset % align:
             # Streaming writers append in arbitrary sizes: rewrite the partial block first.
             block_start = offset - offset % align
             head = self._read_back(fd, block_start, offset - block_start)
             data = memoryview(bytes(head) + bytes(data))
             offset = block_start
-        with bounce_pool().buffer() as bounce:
+        with self._bounce.get().buffer() as bounce:
             bview = memoryview(bounce)
             cap = len(bounce)
             pos = 0

@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 
 from .. import config
 from ..buffers import BytesView, new_buffer
-from ..engine.runtime import map_bounded
 from ..errors import (
     AlreadyExistsError,
     DirectoryNotEmptyError,
@@ -34,6 +33,9 @@ from ..errors import (
     PermissionDeniedError,
     S3dlioError,
 )
+from ..runtime import map_bounded
+from ..settings import Settings, TransferConfig
+from ..uri import ObjectURI
 from .base import UNKNOWN_SIZE, ListPage, ObjectMeta, WriterBase
 
 __all__ = ["TEMP_PREFIX", "FileStore", "LocalWriter", "local_error"]
@@ -140,23 +142,27 @@ def _fill(fd: int, view: memoryview, offset: int) -> int:
     return got
 
 
-def pread_into(fd: int, view: memoryview, offset: int) -> int:
+def pread_into(
+    fd: int, view: memoryview, offset: int, transfer: TransferConfig | None = None
+) -> int:
     """Fill ``view`` from ``fd`` at ``offset``; return how many bytes from its start are valid
     (fewer than ``len(view)`` if the file ends sooner).
 
-    From ``S3DLIO_RANGE_THRESHOLD_MB`` on the read is split into parts of
-    ``S3DLIO_RANGE_PART_SIZE_MB``, ``S3DLIO_RANGE_CONCURRENCY`` at a time, so page faults and
-    copies run on several cores (1 GiB from the page cache on 2 cores: 0.22 s instead of
-    0.42 s, same CPU). Part sizes are multiples of any O_DIRECT alignment.
+    From ``transfer.range_threshold`` on (default: the environment's
+    ``S3DLIO_RANGE_THRESHOLD_MB``) the read is split into parts of ``range_part_size``,
+    ``range_concurrency`` at a time, so page faults and copies run on several cores (1 GiB
+    from the page cache on 2 cores: 0.22 s instead of 0.42 s, same CPU).
+    Part sizes are multiples of any O_DIRECT alignment.
     """
     length = len(view)
-    threshold = config.range_get_threshold()
+    transfer = transfer or config.settings().transfer
+    threshold = transfer.range_threshold
     if threshold is None or length < threshold:
         return _fill(fd, view, offset)
-    part = config.range_get_part_size()
+    part = transfer.range_part_size
     starts = range(0, length, part)
     got = map_bounded(
-        lambda s: _fill(fd, view[s : s + part], offset + s), starts, config.range_get_concurrency()
+        lambda s: _fill(fd, view[s : s + part], offset + s), starts, transfer.range_concurrency
     )
     for start, n in zip(starts, got, strict=True):
         if n < min(part, length - start):  # the file ended (or shrank) inside this part
@@ -169,6 +175,13 @@ class FileStore:
 
     scheme = "file"
     storage_class = "STANDARD"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else config.settings()
+
+    @classmethod
+    def from_uri(cls, uri: ObjectURI, settings: Settings) -> FileStore:
+        return cls(settings)
 
     def uri(self, key: str) -> str:
         return f"{self.scheme}://{key}"
@@ -184,7 +197,7 @@ class FileStore:
             if len(data) == length:
                 return BytesView(data)
         buf = new_buffer(length)
-        return BytesView(buf.data[: pread_into(fd, buf.data, offset)])
+        return BytesView(buf.data[: pread_into(fd, buf.data, offset, self.settings.transfer)])
 
     def _open_write(self, path: str) -> int:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -246,7 +259,7 @@ class FileStore:
     def _commit(self, fd: int, tmp: str | None, key: str, size: int) -> None:
         try:
             self._finish_write(fd, size)
-            if config.fsync_writes():
+            if self.settings.local.fsync:
                 os.fsync(fd)
             if tmp is None:
                 if not _link_fd(fd, key):  # the target exists: link aside, then replace

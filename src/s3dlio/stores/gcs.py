@@ -19,7 +19,6 @@ import threading
 import urllib.parse
 from typing import Any
 
-from .. import config
 from ..errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -27,6 +26,8 @@ from ..errors import (
     S3dlioError,
     UnsupportedOperationError,
 )
+from ..settings import Settings
+from ..uri import ObjectURI
 from ._http import request
 from .base import WriterBase
 from .objstore import ObstoreStore
@@ -39,13 +40,15 @@ CHUNK = 8 << 20  # resumable chunks must be multiples of 256 KiB
 class GCSStore(ObstoreStore):
     scheme = "gs"
 
-    def __init__(self, bucket: str, spelling: str = "gs") -> None:
+    def __init__(
+        self, bucket: str, spelling: str = "gs", settings: Settings | None = None
+    ) -> None:
         root = f"{spelling}://{bucket}/"
-        super().__init__(root)
-        settings = config.gcs()
+        super().__init__(root, settings)
+        gcs = self.settings.gcs
         self.bucket = bucket
-        self.endpoint = settings.endpoint.rstrip("/") if settings.endpoint else None
-        self.credentials_file = settings.credentials_file
+        self.endpoint = gcs.endpoint.rstrip("/") if gcs.endpoint else None
+        self.credentials_file = gcs.credentials_file
         if self.endpoint is None and self.credentials_file is None:
             raise PermissionDeniedError(
                 "missing GCS credentials: set GOOGLE_APPLICATION_CREDENTIALS, or "
@@ -53,7 +56,7 @@ class GCSStore(ObstoreStore):
                 uri=root,
                 operation="connect",
             )
-        api = settings.write_api or ("json" if self.endpoint else "xml")
+        api = gcs.write_api or ("json" if self.endpoint else "xml")
         if api not in ("json", "xml"):
             raise InvalidArgumentError(f"S3DLIO_GCS_WRITE_API={api!r}: use json or xml")
         if api == "json" and self.endpoint is None:
@@ -61,6 +64,10 @@ class GCSStore(ObstoreStore):
                 "S3DLIO_GCS_WRITE_API=json needs an emulator endpoint (GCS_ENDPOINT_URL)"
             )
         self.json_writes = api == "json"
+
+    @classmethod
+    def from_uri(cls, uri: ObjectURI, settings: Settings) -> GCSStore:
+        return cls(uri.bucket, uri.spelling or "gs", settings)
 
     def _build(self, mod: Any) -> Any:
         options: dict[str, Any] = {}
@@ -79,10 +86,10 @@ class GCSStore(ObstoreStore):
             options["application_credentials"] = self.credentials_file
         return mod._store.GCSStore(
             self.bucket,
-            client_options=config.client_options(
+            client_options=self.settings.client.obstore_options(
                 allow_http=bool(self.endpoint and self.endpoint.startswith("http://"))
             ),
-            retry_config=config.retry_settings(),
+            retry_config=self.settings.retry.obstore_config(),
             **options,
         )
 
@@ -157,6 +164,7 @@ class GCSStore(ObstoreStore):
             headers=headers,
             ok=ok,
             idempotent=idempotent,
+            settings=self.settings,
         )
 
     def create_bucket(self) -> bool:

@@ -9,11 +9,7 @@ per process (see :mod:`._obstore` for why), so a store object survives ``fork`` 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
-import threading
 import urllib.parse
-import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +19,6 @@ from arro3.core import DataType
 
 from .. import config
 from ..buffers import BytesView, new_buffer
-from ..engine.runtime import map_bounded, prefetch
 from ..errors import (
     DirectoryNotEmptyError,
     InvalidArgumentError,
@@ -31,6 +26,8 @@ from ..errors import (
     ObjectNotFoundError,
     UnsupportedOperationError,
 )
+from ..runtime import PerProcess, keep_forever, map_bounded, prefetch
+from ..settings import Settings
 from ._http import content_length, direct_reachable, get, read_into, receive_exactly
 from ._obstore import call, native, translate
 from .base import ListPage, ObjectMeta, WriterBase
@@ -106,7 +103,8 @@ class ObstoreWriter(WriterBase):
             mod.open_writer,
             native_store,
             key,
-            buffer_size=config.multipart_part_size(0),
+            buffer_size=store.transfer.part_size(0),
+            max_concurrency=store.transfer.writer_concurrency,
         )
 
     def _write(self, data: memoryview) -> None:
@@ -126,31 +124,6 @@ class ObstoreWriter(WriterBase):
             self._file.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
-_instances: weakref.WeakSet[ObstoreStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    # A lock held by one of the parent's threads at fork time stays held forever in the
-    # child; give every store a new one. For the same reason the parent's native store objects
-    # must never be freed in the child: their Rust destructors take locks (the HTTP connection
-    # pool's) that a thread of the parent's runtime may have held at the moment of the fork.
-    # Freeing one hung a forked child, stuck in the store cache's clear() (about one full CI run
-    # in six). They are kept, unreachable, for the life of the child.
-    for store in list(_instances):
-        store._lock = threading.Lock()
-        if store._cached is not None:
-            _keep_forever(store._cached)
-            store._cached = None
-
-
-def _keep_forever(obj: object) -> None:
-    """Give ``obj`` a reference nothing releases: it is never freed, not even at exit."""
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 class ObstoreStore:
     """A bucket/container served through obstore. Subclasses implement :meth:`_build`."""
 
@@ -159,28 +132,36 @@ class ObstoreStore:
     # (see :meth:`_presigned`); subclasses that can say so.
     can_presign = False
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, settings: Settings | None = None) -> None:
         self.root = root  # "s3://bucket/", used to render URIs in errors
-        self._pid = 0
-        self._cached: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
+        self.settings = settings if settings is not None else config.settings()
+        self.transfer = self.settings.transfer
+        self._client = self._new_client_holder()
         # Whether the last whole-object GET was large enough for a presigned one (see get()).
         # A new store assumes so: a wrong guess costs a small object ~45 us of CPU, a large one
         # a fifth of its copying cost, and a bulk call starts many GETs before any returns.
         self._large_gets = True
-        _instances.add(self)
+
+    def _new_client_holder(self) -> PerProcess[tuple[Any, Any]]:
+        # The parent's native store objects are never freed in a forked child: their Rust
+        # destructors take locks (the HTTP connection pool's) that a thread of the parent's
+        # runtime may have held at the moment of the fork. Freeing one hung a forked child,
+        # stuck in the store cache's clear() (about one full CI run in six). They are kept,
+        # unreachable, for the life of the child.
+        return PerProcess(self._connect, on_fork=keep_forever)
+
+    def _connect(self) -> tuple[Any, Any]:
+        mod = native()
+        return mod, call(self.root, "connect", self._build, mod)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_cached"] = None
-        state["_pid"] = 0
-        del state["_lock"]
+        del state["_client"]  # native objects never pickle: the receiver connects anew
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
-        _instances.add(self)
+        self._client = self._new_client_holder()
 
     def uri(self, key: str) -> str:
         return self.root + key
@@ -202,16 +183,8 @@ class ObstoreStore:
         return key
 
     def _native(self) -> tuple[Any, Any]:
-        pid = os.getpid()
-        cached = self._cached
-        if cached is not None and self._pid == pid:
-            return cached
-        with self._lock:
-            if self._cached is None or self._pid != pid:
-                mod = native()
-                self._cached = (mod, call(self.root, "connect", self._build, mod))
-                self._pid = pid
-            return self._cached
+        """obstore's module and this store's native client, for this process."""
+        return self._client.get()
 
     # -- protocol --------------------------------------------------------------------------
 
@@ -225,12 +198,12 @@ class ObstoreStore:
         mod, store = self._native()
         uri = self.uri(self._checked(key, "get"))
         if offset == 0 and length is None:
-            if self._large_gets or config.presigned_get_min() == 0:
+            if self._large_gets or self.transfer.presigned_get_min == 0:
                 url = self._presigned(mod, store, key)
                 if url is not None:
                     return self._get_presigned(mod, store, key, url)
             result = call(uri, "get", mod.get, store, key)
-            threshold = config.range_get_threshold()
+            threshold = self.transfer.range_threshold
             size = int(result.meta["size"])
             self._note_size(size)
             if threshold is not None and size >= threshold:
@@ -262,7 +235,7 @@ class ObstoreStore:
         """A presigned GET URL for ``key`` that s3dlio's own HTTP client can use, or ``None``
         (switched off, a store that cannot presign, a key that needs percent-encoding, a proxy
         in the way, signing failed)."""
-        if not (self.can_presign and config.presigned_get()):
+        if not (self.can_presign and self.transfer.presigned_get):
             return None
         try:
             url: str = mod.sign(store, "GET", key, _PRESIGNED_FOR)
@@ -276,14 +249,14 @@ class ObstoreStore:
 
     def _note_size(self, size: int) -> None:
         # Whole-object GETs go presigned while this store's objects are large (see get()).
-        self._large_gets = size >= config.presigned_get_min()
+        self._large_gets = size >= self.transfer.presigned_get_min
 
     def _get_presigned(self, mod: Any, store: Any, key: str, url: str) -> BytesView:
         """A whole object through s3dlio's own HTTP client, received straight into the result;
         one at least ``S3DLIO_RANGE_THRESHOLD_MB`` is read as parallel range GETs instead (its
         first response only gives the size and ETag: it is closed unread)."""
         uri = self.uri(key)
-        threshold = config.range_get_threshold()
+        threshold = self.transfer.range_threshold
 
         def receive(resp: Any) -> BytesView | tuple[int, str | None]:
             size = content_length(resp)
@@ -298,7 +271,7 @@ class ObstoreStore:
             receive_exactly(resp, buf.data)
             return BytesView(buf.data)
 
-        got = get(url, receive, uri=uri, operation="get")
+        got = get(url, receive, uri=uri, operation="get", settings=self.settings)
         if isinstance(got, BytesView):
             self._note_size(len(got))
             return got
@@ -327,7 +300,7 @@ class ObstoreStore:
         ``S3DLIO_RANGE_CONCURRENCY`` chunks of 256 KiB in flight.
         """
         uri = self.uri(key)
-        part = config.range_get_part_size()
+        part = self.transfer.range_part_size
         buf = new_buffer(size)
         # Later parts hold only if the object is still the version the first came from.
         if_match = {"If-Match": etag} if etag else None  # as a header, for read_into
@@ -358,19 +331,27 @@ class ObstoreStore:
                 drain(first, 0, end)  # the response already open
             elif url is not None:
                 part_buf = buf.data[start:end]
-                read_into(url, part_buf, start, uri=uri, operation="get", headers=if_match)
+                read_into(
+                    url,
+                    part_buf,
+                    start,
+                    uri=uri,
+                    operation="get",
+                    headers=if_match,
+                    settings=self.settings,
+                )
             else:
                 options = {**conditions, "range": (start, end)}
                 drain(call(uri, "get", mod.get, store, key, options=options), start, end)
 
-        map_bounded(fetch, range(0, size, part), config.range_get_concurrency())
+        map_bounded(fetch, range(0, size, part), self.transfer.range_concurrency)
         return BytesView(buf.data)
 
     def put(self, key: str, data: memoryview) -> None:
         mod, store = self._native()
         self._checked(key, "put")
         size = len(data)
-        multipart = size > config.multipart_threshold()
+        multipart = size > self.transfer.multipart_threshold
         call(
             self.uri(key),
             "put",
@@ -379,7 +360,7 @@ class ObstoreStore:
             key,
             data,
             use_multipart=multipart,
-            chunk_size=config.multipart_part_size(size),
+            chunk_size=self.transfer.part_size(size),
         )
 
     def open_writer(self, key: str) -> ObstoreWriter:

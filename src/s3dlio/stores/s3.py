@@ -12,18 +12,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from .. import config
 from ..errors import AlreadyExistsError, PermissionDeniedError
+from ..settings import AwsSettings, ClientOptions, Settings
+from ..uri import ObjectURI
 from ._http import request
 from .objstore import ObstoreStore
 
 __all__ = ["S3Store"]
 
 
-def endpoint_url(uri_endpoint: str | None, settings: config.AwsSettings) -> str | None:
+def endpoint_url(
+    uri_endpoint: str | None, settings: AwsSettings, client: ClientOptions
+) -> str | None:
     if uri_endpoint:
         port = uri_endpoint.rsplit(":", 1)[-1]
-        tls = port.isdigit() and int(port) in config.tls_ports()
+        tls = port.isdigit() and int(port) in client.tls_ports
         return f"{'https' if tls else 'http'}://{uri_endpoint}"
     return settings.endpoint_url
 
@@ -32,22 +35,27 @@ class S3Store(ObstoreStore):
     scheme = "s3"
     can_presign = True  # SigV4 from the configured keys: no request needed
 
-    def __init__(self, bucket: str, uri_endpoint: str | None = None) -> None:
+    def __init__(
+        self, bucket: str, uri_endpoint: str | None = None, settings: Settings | None = None
+    ) -> None:
         root = f"s3://{uri_endpoint + '/' if uri_endpoint else ''}{bucket}/"
-        super().__init__(root)
-        settings = config.aws()
-        if not settings.has_credentials:
+        super().__init__(root, settings)
+        aws = self.settings.aws
+        if not aws.has_credentials:
             raise PermissionDeniedError(
                 "missing S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                 uri=root,
                 operation="connect",
             )
         self.bucket = bucket
-        self.endpoint = endpoint_url(uri_endpoint, settings)
-        self._settings = settings
+        self.endpoint = endpoint_url(uri_endpoint, aws, self.settings.client)
+
+    @classmethod
+    def from_uri(cls, uri: ObjectURI, settings: Settings) -> S3Store:
+        return cls(uri.bucket, uri.endpoint, settings)
 
     def _build(self, mod: Any) -> Any:
-        s = self._settings
+        s = self.settings.aws
         options: dict[str, Any] = {
             "access_key_id": s.access_key_id,
             "secret_access_key": s.secret_access_key,
@@ -62,10 +70,10 @@ class S3Store(ObstoreStore):
             options["endpoint"] = self.endpoint
         return mod._store.S3Store(
             self.bucket,
-            client_options=config.client_options(
+            client_options=self.settings.client.obstore_options(
                 allow_http=bool(self.endpoint and self.endpoint.startswith("http://"))
             ),
-            retry_config=config.retry_settings(),
+            retry_config=self.settings.retry.obstore_config(),
             **options,
         )
 
@@ -77,7 +85,14 @@ class S3Store(ObstoreStore):
         # Not retried after a dropped connection: a repeat of a create/delete that took effect
         # would report "exists"/"missing" instead of success.
         request(
-            method, url, b"", uri=self.root, operation=operation, ok=(200, 204), idempotent=False
+            method,
+            url,
+            b"",
+            uri=self.root,
+            operation=operation,
+            ok=(200, 204),
+            idempotent=False,
+            settings=self.settings,
         )
 
     def create_bucket(self) -> bool:

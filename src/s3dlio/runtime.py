@@ -1,8 +1,13 @@
-"""The per-process runtime: one worker pool that runs every blocking storage call.
+"""The per-process runtime, the bottom layer: per-process state, and one worker pool that runs
+every blocking storage call.
 
-* Created lazily on first use, sized by ``S3DLIO_RT_THREADS`` (see :mod:`s3dlio.config`).
-* Re-created in a child after ``fork`` (the parent's threads do not exist there), so a forked
-  child - a PyTorch DataLoader worker, say - can use the API after its parent did.
+* :class:`PerProcess` holds anything that must not cross a ``fork`` (pools, clients, caches,
+  locks): created lazily on first use in each process, dropped in a forked child. It is the
+  only place in s3dlio that deals with ``fork``; no module writes its own PID check or
+  ``os.register_at_fork`` handler.
+* The pool is created on first use, sized by ``S3DLIO_RT_THREADS`` (see :mod:`s3dlio.config`),
+  and again in a forked child (the parent's threads do not exist there), so a forked child - a
+  PyTorch DataLoader worker, say - can use the API after its parent did.
 * Worker threads finish their current call and exit when the interpreter shuts down.
 
 The ``*_async`` API hands calls to this pool with ``loop.run_in_executor`` and returns the
@@ -17,54 +22,128 @@ even when every pool thread is busy.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import itertools
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from .. import config
+from . import config
 
-__all__ = ["executor", "for_each_bounded", "map_bounded", "prefetch", "run_async"]
+__all__ = [
+    "PerProcess",
+    "executor",
+    "keep_forever",
+    "for_each_bounded",
+    "map_bounded",
+    "prefetch",
+    "run_async",
+    "started",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_executor: ThreadPoolExecutor | None = None
-_executor_pid = 0
-_lock = threading.Lock()
+_registered: weakref.WeakSet[PerProcess[Any]] = weakref.WeakSet()
+
+
+class PerProcess(Generic[T]):
+    """A value of this process: made by ``factory`` on first :meth:`get`, made again in a
+    forked child.
+
+    Thread-safe: concurrent first calls create one value. In a forked child the parent's value
+    is dropped (its threads, sockets and locks belong to the parent) and the next :meth:`get`
+    creates a new one. ``on_fork`` is called with the parent's value in the child instead of
+    dropping it plainly: for values whose destruction in the child is unsafe (native clients
+    whose destructors take locks a parent thread may have held at the fork), it can keep them
+    alive forever. All ``on_fork`` handlers run before any plain value is dropped, so dropping
+    a container of such values (a store cache) never frees one of them first.
+
+    Forks are noticed by an ``os.register_at_fork`` handler, and by the PID as well (a fork
+    made by C code that bypasses Python's handlers).
+    """
+
+    __slots__ = ("__weakref__", "_factory", "_lock", "_on_fork", "_pid", "_value")
+
+    def __init__(
+        self, factory: Callable[[], T], *, on_fork: Callable[[T], None] | None = None
+    ) -> None:
+        self._factory = factory
+        self._on_fork = on_fork
+        self._value: T | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        _registered.add(self)
+
+    def get(self) -> T:
+        value = self._value
+        if value is not None and self._pid == os.getpid():
+            return value
+        with self._lock:
+            if self._value is None or self._pid != os.getpid():
+                self._forget()
+                self._value = self._factory()
+                self._pid = os.getpid()
+            return self._value
+
+    def peek(self) -> T | None:
+        """This process's value if it was created, else ``None`` (creates nothing)."""
+        return self._value if self._pid == os.getpid() else None
+
+    def reset(self) -> None:
+        """Drop this process's value; the next :meth:`get` creates a new one."""
+        with self._lock:
+            self._value = None
+
+    def _forget(self) -> None:
+        # Called in a child for the parent's value.
+        if self._value is not None and self._pid != os.getpid() and self._on_fork is not None:
+            self._on_fork(self._value)
+        self._value = None
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's may have been held by another thread
+        self._forget()
+
+
+def keep_forever(obj: object) -> None:
+    """Give ``obj`` a reference nothing releases: it is never freed, not even at exit. An
+    ``on_fork`` handler for native objects whose destructors are unsafe in a forked child."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+def _after_fork_in_child() -> None:
+    instances = list(_registered)
+    for holder in instances:  # values that need care first (see PerProcess)
+        if holder._on_fork is not None:
+            holder._after_fork()
+    for holder in instances:
+        if holder._on_fork is None:
+            holder._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _new_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=config.runtime_threads(), thread_name_prefix="s3dlio")
+
+
+_pool: PerProcess[ThreadPoolExecutor] = PerProcess(_new_pool)
 
 
 def executor() -> ThreadPoolExecutor:
     """This process's worker pool (created on first use, and again after a fork)."""
-    global _executor, _executor_pid
-    pid = os.getpid()
-    pool = _executor
-    if pool is not None and _executor_pid == pid:
-        return pool
-    with _lock:
-        if _executor is None or _executor_pid != pid:
-            _executor = ThreadPoolExecutor(
-                max_workers=config.runtime_threads(), thread_name_prefix="s3dlio"
-            )
-            _executor_pid = pid
-        return _executor
+    return _pool.get()
 
 
 def started() -> bool:
-    return _executor is not None and _executor_pid == os.getpid()
-
-
-def _after_fork_in_child() -> None:
-    global _executor, _lock
-    # The parent's pool threads do not exist in the child; its locks may be held. Drop both.
-    _executor = None
-    _lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    """Whether this process's pool exists yet."""
+    return _pool.peek() is not None
 
 
 def run_async(fn: Callable[..., R], *args: Any) -> asyncio.Future[R]:

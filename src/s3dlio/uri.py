@@ -9,6 +9,7 @@ else. Accepted forms (only lower-case schemes, as the reference):
 * ``gs://bucket/key`` and ``gcs://bucket/key``
 * ``file:///abs/path``, ``file://relative/path`` (the path is used literally, no ``%`` decoding)
 * ``direct:///abs/path`` (the same paths, read and written with ``O_DIRECT``)
+* ``memory://bucket/key`` (objects in this process's memory: :mod:`s3dlio.stores.memory`)
 
 Malformed URIs raise :class:`~s3dlio.errors.InvalidURIError`; a missing or unknown scheme raises
 :class:`~s3dlio.errors.UnsupportedSchemeError`. Both are ``ValueError`` and ``RuntimeError``.
@@ -33,7 +34,7 @@ __all__ = [
     "same_store",
 ]
 
-Scheme = Literal["s3", "az", "gs", "file", "direct"]
+Scheme = Literal["s3", "az", "gs", "file", "direct", "memory"]
 
 _SCHEMES: dict[str, Scheme] = {
     "s3": "s3",
@@ -42,6 +43,7 @@ _SCHEMES: dict[str, Scheme] = {
     "gcs": "gs",
     "file": "file",
     "direct": "direct",
+    "memory": "memory",
 }
 _SCHEME_RE = re.compile(r"^([a-z0-9]+)://")
 
@@ -116,7 +118,7 @@ def parse_uri(uri: str) -> ObjectURI:
     if m is None or m.group(1) not in _SCHEMES:
         raise UnsupportedSchemeError(
             "unsupported or missing scheme; expected one of s3://, az://, gs://, gcs://, "
-            "file://, direct://",
+            "file://, direct://, memory://",
             uri=uri,
         )
     spelling = m.group(1)

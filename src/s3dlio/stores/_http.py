@@ -36,7 +36,15 @@ from ..retry import RetryBudget, retry_after, retryable_status
 from ..runtime import PerProcess
 from ..settings import RetryPolicy, Settings
 
-__all__ = ["content_length", "direct_reachable", "get", "read_into", "receive_exactly", "request"]
+__all__ = [
+    "content_length",
+    "direct_reachable",
+    "get",
+    "read_available",
+    "read_into",
+    "receive_exactly",
+    "request",
+]
 
 log = logging.getLogger("s3dlio.retry")
 
@@ -229,10 +237,12 @@ def get(
     operation: str,
     headers: dict[str, str] | None = None,
     settings: Settings,
+    statuses: tuple[int, ...] = (200, 206),
 ) -> T:
     """GET ``url`` (a presigned URL) over a kept-alive connection of this thread and return
-    ``receive(response)`` for a 200/206 response; ``receive`` reads as much of the body as it
-    wants (a connection whose body was not read to the end is closed, not reused).
+    ``receive(response)`` for a response whose status is in ``statuses`` (200/206);
+    ``receive`` reads as much of the body as it wants (a connection whose body was not read to
+    the end is closed, not reused).
 
     Retried like :func:`request` (a GET is idempotent: also after a dropped connection or a
     body cut short - ``receive`` is called again on the new response), honouring
@@ -261,7 +271,7 @@ def get(
 
     def attempt() -> T | _Reply:
         resp = respond()
-        if resp.status not in (200, 206):
+        if resp.status not in statuses:
             reply = resp.read()
             return _Reply(resp.status, _lower_headers(resp), reply)
         try:
@@ -320,6 +330,50 @@ def read_into(
         receive_exactly(resp, dst)
 
     get(url, receive, uri=uri, operation=operation, headers=ask, settings=settings)
+
+
+def read_available(
+    url: str,
+    dst: memoryview,
+    start: int,
+    *,
+    uri: str,
+    operation: str,
+    settings: Settings,
+) -> int:
+    """Like :func:`read_into`, but the object may end before ``dst`` is full: returns the
+    bytes written into ``dst`` (0 when ``start`` is at or past the end: HTTP 416)."""
+    length = len(dst)
+    ask = {"Range": f"bytes={start}-{start + length - 1}"}
+
+    def receive(resp: http.client.HTTPResponse) -> int:
+        if resp.status == 416:
+            resp.read()
+            return 0
+        declared = content_length(resp)
+        if declared is None or (resp.status == 200 and start != 0):
+            raise LengthMismatchError(
+                f"asked for bytes {start}-{start + length - 1}, the server answered "
+                f"HTTP {resp.status} with {declared if declared is not None else 'no'} "
+                "Content-Length",
+                uri=uri,
+                operation=operation,
+                expected=length,
+                actual=declared,
+            )
+        n = min(declared, length)  # a 200 (range ignored) may be longer: read what fits
+        receive_exactly(resp, dst[:n])
+        return n
+
+    return get(
+        url,
+        receive,
+        uri=uri,
+        operation=operation,
+        headers=ask,
+        settings=settings,
+        statuses=(200, 206, 416),
+    )
 
 
 def content_length(resp: http.client.HTTPResponse) -> int | None:

@@ -150,20 +150,32 @@ class WriterBase:
 class ObjectStore(Protocol):
     """Primitives of one bucket, container or filesystem.
 
-    Contracts every implementation keeps:
+    Contracts every implementation keeps (``tests/contract/`` checks them on every backend,
+    on ``memory://`` and through a store layer):
 
-    * ``get``/``head`` of a missing key raise :class:`~s3dlio.errors.ObjectNotFoundError`.
+    * ``get``/``get_into``/``head`` of a missing key raise
+      :class:`~s3dlio.errors.ObjectNotFoundError`.
     * ``get`` with ``offset`` at or past the end returns an empty view; ``length`` past the end
-      is clipped.
+      is clipped. ``size_hint`` (a size a listing or cache already knows) only chooses how the
+      object is fetched - never what is returned: a stale hint costs speed, not correctness.
+    * ``get_into`` writes the object's bytes from ``offset`` into the caller's ``buffer`` (at
+      most ``len(buffer)``) and returns how many it wrote: fewer when the object ends sooner,
+      0 when ``offset`` is at or past the end. Bytes of ``buffer`` beyond that are untouched.
     * ``put`` and writers publish atomically: a failed or interrupted write never leaves a
-      partial object under the final key.
+      partial object under the final key. ``put(..., create_only=True)`` publishes only if no
+      object exists under the key, atomically with respect to other writers (S3/Azure
+      ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, ``linkat``/``O_EXCL`` locally), and
+      raises :class:`~s3dlio.errors.AlreadyExistsError` otherwise; a store that cannot do it
+      raises :class:`~s3dlio.errors.UnsupportedOperationError` naming itself.
     * ``list`` with ``metadata=False`` may leave sizes and times unknown (names only: a
       filesystem then needs no ``stat`` per file).
     * ``list`` is a key-prefix listing (``"a/b"`` matches ``a/b.bin`` and ``a/bc/x``). With
       ``recursive=False`` it is delimited on ``/`` and returns common prefixes. It streams: a
       page at a time, never the whole listing in memory.
-    * ``delete_many`` ignores keys that do not exist; it raises on the first other failure, after
-      which some of the keys may already be gone.
+    * ``delete_many`` ignores keys that do not exist and returns how many of the keys existed
+      - except where the server does not say: S3 answers a DELETE of a missing key with 204,
+      so an S3 store counts every key it deleted without error. It raises on the first other
+      failure, after which some of the keys may already be gone.
     """
 
     scheme: str
@@ -173,9 +185,13 @@ class ObjectStore(Protocol):
         """The full URI of ``key`` (used in error messages)."""
         ...
 
-    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView: ...
+    def get(
+        self, key: str, offset: int = 0, length: int | None = None, *, size_hint: int | None = None
+    ) -> BytesView: ...
 
-    def put(self, key: str, data: memoryview) -> None: ...
+    def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int: ...
+
+    def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None: ...
 
     def open_writer(self, key: str) -> ObjectWriter: ...
 
@@ -185,7 +201,7 @@ class ObjectStore(Protocol):
         self, prefix: str, recursive: bool = True, metadata: bool = True
     ) -> Iterator[ListPage]: ...
 
-    def delete_many(self, keys: Sequence[str]) -> None: ...
+    def delete_many(self, keys: Sequence[str]) -> int: ...
 
     def copy(self, src_key: str, dst_key: str) -> None: ...
 

@@ -131,6 +131,14 @@ class DirectIOStore(FileStore):
                 path,
             )
 
+    def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int:
+        """See :class:`~.base.ObjectStore`. The caller's buffer need not be aligned, so the
+        read goes through an aligned buffer (still bypassing the page cache) and is copied."""
+        data = self.get(key, offset, len(buffer))
+        n = len(data)
+        buffer[:n] = memoryview(data)
+        return n
+
     @staticmethod
     def _is_direct(fd: int) -> bool:
         # Ask the descriptor itself: after a fallback open it has no O_DIRECT flag.

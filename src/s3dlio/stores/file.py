@@ -256,14 +256,21 @@ class FileStore:
             os.path.dirname(key), f"{TEMP_PREFIX}{os.getpid()}-{next(_temp_counter)}"
         )
 
-    def _commit(self, fd: int, tmp: str | None, key: str, size: int) -> None:
+    def _commit(
+        self, fd: int, tmp: str | None, key: str, size: int, create_only: bool = False
+    ) -> None:
+        """Publish the written temp file (``tmp``, or the unnamed file behind ``fd``) as
+        ``key``. ``create_only``: only if nothing exists there (``linkat`` and ``link`` never
+        replace), else :class:`~s3dlio.errors.AlreadyExistsError` and nothing changes."""
         try:
             self._finish_write(fd, size)
             if self.settings.local.fsync:
                 os.fsync(fd)
             if tmp is None:
-                if not _link_fd(fd, key):  # the target exists: link aside, then replace
-                    tmp = self._temp_name(key)
+                if not _link_fd(fd, key):  # the target exists
+                    if create_only:
+                        raise self._exists(key)
+                    tmp = self._temp_name(key)  # link aside, then replace
                     if not _link_fd(fd, tmp):
                         raise FileExistsError(errno.EEXIST, "temporary name taken", tmp)
                     os.replace(tmp, key)
@@ -271,12 +278,26 @@ class FileStore:
             else:
                 os.close(fd)
                 fd = -1
-                os.replace(tmp, key)
+                if create_only:
+                    try:
+                        os.link(tmp, key)
+                    except FileExistsError:
+                        raise self._exists(key) from None
+                    os.unlink(tmp)
+                else:
+                    os.replace(tmp, key)
         except BaseException as exc:
             self._discard(fd, tmp)
             if isinstance(exc, OSError):
                 raise local_error(exc, self.uri(key), "put") from exc
             raise
+
+    def _exists(self, key: str) -> AlreadyExistsError:
+        return AlreadyExistsError(
+            "an object exists under this name (create-only put; nothing was written)",
+            uri=self.uri(key),
+            operation="put",
+        )
 
     @staticmethod
     def _discard(fd: int, tmp: str | None) -> None:
@@ -289,7 +310,10 @@ class FileStore:
 
     # -- protocol --------------------------------------------------------------------------
 
-    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView:
+    def get(
+        self, key: str, offset: int = 0, length: int | None = None, *, size_hint: int | None = None
+    ) -> BytesView:
+        """See :class:`~.base.ObjectStore`; ``size_hint`` is not needed (``fstat`` is free)."""
         try:
             fd = self._open_read(key)
         except OSError as exc:
@@ -311,7 +335,31 @@ class FileStore:
         finally:
             os.close(fd)
 
-    def put(self, key: str, data: memoryview) -> None:
+    def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int:
+        try:
+            fd = self._open_read_plain(key)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get_into", reading=True) from exc
+        try:
+            st = os.fstat(fd)
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise IsADirectoryObjectError(
+                    "is a directory, not an object", uri=self.uri(key), operation="get_into"
+                )
+            want = max(0, min(len(buffer), st.st_size - offset))
+            if want == 0:
+                return 0
+            return pread_into(fd, buffer[:want], offset, self.settings.transfer)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get_into", reading=True) from exc
+        finally:
+            os.close(fd)
+
+    def _open_read_plain(self, path: str) -> int:
+        # get_into fills the caller's buffer, which need not be aligned: always buffered I/O.
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
         tmp, fd = self._create_temp(key)
         try:
             self._write_at(fd, data, 0)
@@ -320,7 +368,7 @@ class FileStore:
             if isinstance(exc, OSError):
                 raise local_error(exc, self.uri(key), "put") from exc
             raise
-        self._commit(fd, tmp, key, len(data))
+        self._commit(fd, tmp, key, len(data), create_only)
 
     def open_writer(self, key: str) -> LocalWriter:
         return LocalWriter(self, key)
@@ -394,7 +442,8 @@ class FileStore:
         if objects or prefixes:
             yield ListPage(objects, prefixes)
 
-    def delete_many(self, keys: Sequence[str]) -> None:
+    def delete_many(self, keys: Sequence[str]) -> int:
+        gone = 0
         for key in keys:
             try:
                 os.unlink(key)
@@ -402,6 +451,8 @@ class FileStore:
                 continue
             except OSError as exc:
                 raise local_error(exc, self.uri(key), "delete") from exc
+            gone += 1
+        return gone
 
     def copy(self, src_key: str, dst_key: str) -> None:
         with self.open_writer(dst_key) as writer:

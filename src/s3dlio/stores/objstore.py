@@ -28,7 +28,14 @@ from ..errors import (
 )
 from ..runtime import PerProcess, keep_forever, map_bounded, prefetch
 from ..settings import Settings
-from ._http import content_length, direct_reachable, get, read_into, receive_exactly
+from ._http import (
+    content_length,
+    direct_reachable,
+    get,
+    read_available,
+    read_into,
+    receive_exactly,
+)
 from ._obstore import call, native, translate
 from .base import ListPage, ObjectMeta, WriterBase
 
@@ -68,6 +75,7 @@ def _arrow_page(batch: Any, metadata: bool) -> list[ObjectMeta]:
     ]
 
 
+_MAX_SINGLE_PUT = 5 << 30  # S3's limit of one PUT
 _STREAM_CHUNK = 256 << 10  # bytes per copy when a parallel GET drains a response
 # Lifetime of the presigned URL of one parallel GET: far beyond any read plus its retries.
 _PRESIGNED_FOR = timedelta(hours=1)
@@ -188,17 +196,22 @@ class ObstoreStore:
 
     # -- protocol --------------------------------------------------------------------------
 
-    def get(self, key: str, offset: int = 0, length: int | None = None) -> BytesView:
+    def get(
+        self, key: str, offset: int = 0, length: int | None = None, *, size_hint: int | None = None
+    ) -> BytesView:
         """See :class:`~.base.ObjectStore`. A whole-object GET goes to a presigned URL through
         s3dlio's own HTTP client (one copy less per byte; ``Retry-After`` honoured) when the
-        store can presign and its previous whole-object GET (if any) returned at least
-        ``S3DLIO_PRESIGNED_GET_MIN_KB``, else through obstore: the size of an object is known
-        only once its response arrives, and for small objects obstore costs less per request.
+        store can presign and the object is at least ``presigned_get_min`` bytes, else through
+        obstore (for small objects obstore costs less per request). The size comes from
+        ``size_hint`` when given; without one, the store guesses from its previous whole-object
+        GET (a size is known only once a response arrives). Either way the object's real size
+        is taken from the response, so a wrong hint only picks the slower path.
         """
         mod, store = self._native()
         uri = self.uri(self._checked(key, "get"))
         if offset == 0 and length is None:
-            if self._large_gets or self.transfer.presigned_get_min == 0:
+            large = self._large_gets if size_hint is None else self._worth_presigning(size_hint)
+            if large or self.transfer.presigned_get_min == 0:
                 url = self._presigned(mod, store, key)
                 if url is not None:
                     return self._get_presigned(mod, store, key, url)
@@ -247,9 +260,30 @@ class ObstoreStore:
             return None
         return url if direct_reachable(url) else None
 
+    def _worth_presigning(self, size: int) -> bool:
+        return size >= self.transfer.presigned_get_min
+
     def _note_size(self, size: int) -> None:
         # Whole-object GETs go presigned while this store's objects are large (see get()).
-        self._large_gets = size >= self.transfer.presigned_get_min
+        self._large_gets = self._worth_presigning(size)
+
+    def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int:
+        """See :class:`~.base.ObjectStore`. Over a presigned URL (S3; Azure with an account
+        key) the response body is received straight into ``buffer``; elsewhere obstore's
+        range GET is copied into it."""
+        mod, store = self._native()
+        uri = self.uri(self._checked(key, "get_into"))
+        if len(buffer) == 0:
+            self.head(key)  # a missing object still raises
+            return 0
+        url = self._presigned(mod, store, key)
+        if url is None:
+            data = self.get(key, offset, len(buffer))
+            buffer[: len(data)] = memoryview(data)
+            return len(data)
+        return read_available(
+            url, buffer, offset, uri=uri, operation="get_into", settings=self.settings
+        )
 
     def _get_presigned(self, mod: Any, store: Any, key: str, url: str) -> BytesView:
         """A whole object through s3dlio's own HTTP client, received straight into the result;
@@ -347,10 +381,22 @@ class ObstoreStore:
         map_bounded(fetch, range(0, size, part), self.transfer.range_concurrency)
         return BytesView(buf.data)
 
-    def put(self, key: str, data: memoryview) -> None:
+    def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
+        """See :class:`~.base.ObjectStore`. A create-only put is always one request (the
+        condition cannot be carried by a multipart upload through obstore), so it is limited
+        to S3's 5 GiB single-PUT maximum."""
         mod, store = self._native()
         self._checked(key, "put")
         size = len(data)
+        if create_only:
+            if size > _MAX_SINGLE_PUT:
+                raise UnsupportedOperationError(
+                    f"{type(self).__name__}: a create-only put is at most 5 GiB",
+                    uri=self.uri(key),
+                    operation="put",
+                )
+            call(self.uri(key), "put", mod.put, store, key, data, mode="create")
+            return
         multipart = size > self.transfer.multipart_threshold
         call(
             self.uri(key),
@@ -393,9 +439,11 @@ class ObstoreStore:
             for start in range(0, len(prefixes), LIST_PAGE):
                 yield ListPage([], prefixes[start : start + LIST_PAGE])
 
-    def delete_many(self, keys: Sequence[str]) -> None:
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """See :class:`~.base.ObjectStore`. Where the server reports a missing key (Azure,
+        GCS: 404) it is not counted; S3 reports none."""
         if not keys:
-            return
+            return 0
         mod, store = self._native()
         uri = self.uri(keys[0])
         try:
@@ -404,15 +452,21 @@ class ObstoreStore:
             error = translate(exc, uri, "delete")
             if not isinstance(error, ObjectNotFoundError):
                 raise error from exc
-            # Some backends fail a whole batch for one missing key: retry one by one,
-            # ignoring keys that are already gone.
-            for key in keys:
-                try:
-                    mod.delete(store, key)
-                except Exception as one:
-                    err = translate(one, self.uri(key), "delete")
-                    if not isinstance(err, ObjectNotFoundError):
-                        raise err from one
+        else:
+            return len(keys)
+        # Some backends fail a whole batch for one missing key: retry one by one, ignoring
+        # (and not counting) keys that are already gone.
+        gone = 0
+        for key in keys:
+            try:
+                mod.delete(store, key)
+            except Exception as one:
+                err = translate(one, self.uri(key), "delete")
+                if not isinstance(err, ObjectNotFoundError):
+                    raise err from one
+            else:
+                gone += 1
+        return gone
 
     def copy(self, src_key: str, dst_key: str) -> None:
         mod, store = self._native()

@@ -1,5 +1,9 @@
 """The flat, drop-in API: the functions of the reference's ``s3dlio`` module.
 
+A facade: each function validates its arguments, calls :mod:`s3dlio.io` (one object) or the
+engine (bulk work), and gives the result the reference's shape (stat dicts, ``ObjectMetadata``,
+aliases, deprecation warnings, ``*_async`` twins). Nothing below this module imports it.
+
 Sync functions block the calling thread (the GIL is released during I/O). Each ``*_async``
 twin returns an ``asyncio.Future`` of the running loop (calling it outside a running loop
 raises ``RuntimeError("no running event loop")``, as the reference does); the work runs on
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
 
-from . import config, runtime
+from . import config, io, runtime
 from .buffers import BytesView, as_payload
 from .datagen import (
     Generator,
@@ -33,8 +37,10 @@ from .datagen import (
     py_total_cpus,
 )
 from .engine import multiprocess, transfer
+from .engine.bulk import run
+from .engine.generate import put_generated
 from .engine.listing import select
-from .engine.progress import Progress, ProgressCallback, Tracker
+from .engine.progress import Progress, ProgressCallback
 from .errors import (
     InvalidArgumentError,
     IsADirectoryObjectError,
@@ -65,8 +71,8 @@ from .formats.tfrecord import (
 )
 from .payloads import PayloadSpec
 from .stores import store_for
-from .stores.base import ObjectMeta
-from .uri import format_object_name, parse_uri
+from .stores.base import BucketAdmin, ObjectMeta, bucket_admin
+from .uri import parse_uri
 
 __all__ = [
     "Generator",
@@ -144,9 +150,7 @@ __all__ = [
 _list = builtins.list
 
 
-def _resolve(uri: str) -> tuple[Any, Any]:
-    parsed = parse_uri(uri)
-    return store_for(parsed), parsed
+_resolve = io.resolve
 
 
 def _non_negative(name: str, value: int | None) -> None:
@@ -163,9 +167,7 @@ def get(uri: str) -> BytesView:
     Raises :class:`~s3dlio.errors.ObjectNotFoundError` (a ``FileNotFoundError``) when it does
     not exist, :class:`~s3dlio.errors.IsADirectoryObjectError` for a local directory.
     """
-    store, parsed = _resolve(uri)
-    result: BytesView = store.get(parsed.key)
-    return result
+    return io.get(uri)
 
 
 def get_object(uri: str) -> BytesView:
@@ -177,11 +179,7 @@ def get_range(uri: str, offset: int, length: int | None = None) -> BytesView:
     """``length`` bytes from ``offset`` (``None``: to the end). An offset at or past the end
     gives an empty view; a length past the end is clipped. Negative values raise
     :class:`~s3dlio.errors.InvalidArgumentError`."""
-    _non_negative("offset", offset)
-    _non_negative("length", length)
-    store, parsed = _resolve(uri)
-    result: BytesView = store.get(parsed.key, offset, length)
-    return result
+    return io.get_range(uri, offset, length)
 
 
 def get_by_key(bucket: str, key: str) -> BytesView:
@@ -207,17 +205,7 @@ def get_many_stats(
 ) -> tuple[int, int]:
     """Read every URI and discard the data; ``(object_count, total_bytes)``. Memory: at most
     ``max_in_flight`` objects at once. Failure policy as :func:`get_many`."""
-    transfer.check_max_in_flight(max_in_flight)
-    uri_list = _list(uris)
-    tracker = Tracker(progress, total_objects=len(uri_list))
-
-    def read(u: str) -> int:
-        return len(get(u))
-
-    try:
-        sizes = runtime.map_bounded(tracker.counted(read), uri_list, max_in_flight)
-    finally:
-        tracker.finish()
+    sizes = run(lambda u: len(get(u)), _list(uris), max_in_flight, progress)
     return len(sizes), sum(sizes)
 
 
@@ -247,9 +235,7 @@ def put_bytes(uri: str, data: object) -> None:
     The object appears only when complete: on ``file://``/``direct://`` through a temporary
     file renamed into place (parents are created); a failed write leaves nothing behind.
     """
-    view = as_payload(data)
-    store, parsed = _resolve(uri)
-    store.put(parsed.key, view)
+    io.put(uri, data)
 
 
 def put_many(
@@ -302,9 +288,9 @@ def put(
     below 1 raise :class:`~s3dlio.errors.InvalidArgumentError` before any write.
     """
     transfer.check_max_in_flight(max_in_flight)
-    _non_negative("num", num)
-    _non_negative("size", size)
-    _non_negative("chunk_size", chunk_size)
+    num = validate.count("num", num)
+    size = validate.optional_count("size", size)
+    chunk_size = validate.count("chunk_size", chunk_size, 1)
     nbytes = 20 << 20 if size is None else size
     spec = PayloadSpec(
         object_type,
@@ -319,27 +305,15 @@ def put(
     store, parsed = _resolve(base)
     if should_create_bucket:
         _ensure_container(base)
-    name_template = template if template is not None else "object-{}"
-    # One object at a time gets every core; with several in flight, one thread each.
-    gen_threads = None if min(num, max_in_flight) == 1 else 1
-
-    tracker = Tracker(progress, total_objects=num, total_bytes=num * nbytes)
-
-    def write(i: int) -> int:
-        key = parsed.key + format_object_name(name_template, i, num)
-        if spec.streams:
-            with store.open_writer(key) as writer:  # aborted by any exception inside
-                for chunk in spec.chunks(gen_threads):
-                    writer.write(chunk)
-            return nbytes
-        payload = spec.payload(gen_threads)
-        store.put(key, payload)
-        return len(payload)
-
-    try:
-        runtime.map_bounded(tracker.counted(write), range(num), max_in_flight)
-    finally:
-        tracker.finish()
+    put_generated(
+        store,
+        parsed.key,
+        num,
+        spec,
+        template=template,
+        max_in_flight=max_in_flight,
+        progress=progress,
+    )
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -382,8 +356,7 @@ def _stat_dict(meta: ObjectMeta) -> dict[str, Any]:
 def stat(uri: str) -> dict[str, Any]:
     """Metadata of one object as the reference's 16-key dict (``size``, ``last_modified``
     RFC 3339, ``etag``, ``storage_class``, ...). Missing: ``ObjectNotFoundError``."""
-    store, parsed = _resolve(uri)
-    return _stat_dict(store.head(parsed.key))
+    return _stat_dict(io.head(uri))
 
 
 def stat_object(uri: str) -> dict[str, Any]:
@@ -403,12 +376,7 @@ def exists(uri: str) -> bool:
     Unlike the reference, other failures (denied, network, malformed URI) raise instead of
     returning False.
     """
-    store, parsed = _resolve(uri)
-    try:
-        store.head(parsed.key)
-    except (ObjectNotFoundError, IsADirectoryObjectError):
-        return False
-    return True
+    return io.exists(uri)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,14 +387,18 @@ class ObjectMetadata:
     etag: str | None
     version_id: str | None = None
 
+    @classmethod
+    def of(cls, meta: ObjectMeta) -> ObjectMetadata:
+        """The reference's shape of a store's :class:`~s3dlio.stores.base.ObjectMeta`."""
+        return cls(meta.size, meta.etag, meta.version_id)
+
 
 def _head(uri: str) -> ObjectMetadata | None:
-    store, parsed = _resolve(uri)
     try:
-        meta = store.head(parsed.key)
+        meta = io.head(uri)
     except (ObjectNotFoundError, IsADirectoryObjectError):
         return None
-    return ObjectMetadata(meta.size, meta.etag, meta.version_id)
+    return ObjectMetadata.of(meta)
 
 
 # -- listing --------------------------------------------------------------------------------
@@ -492,7 +464,7 @@ async def list_stream_async(
     """:func:`list_stream` for asyncio: an async iterator of pages of at most ``page_size``
     entries. Each page is listed on the worker pool, so the event loop never blocks; one page
     is held at a time. Not in the reference."""
-    _non_negative("page_size", page_size)
+    validate.count("page_size", page_size)
     entries = list_stream(uri, recursive=recursive, pattern=pattern)
 
     def next_page() -> _list[ListEntry]:
@@ -559,12 +531,12 @@ def delete(
     transfer.delete(uri, recursive=recursive, pattern=pattern, progress=progress)
 
 
-def _bucket_store(bucket_name: str) -> Any:
+def _bucket_store(bucket_name: str) -> BucketAdmin:
     uri = bucket_name if "://" in bucket_name else f"s3://{bucket_name}/"
     parsed = parse_uri(uri)
     if parsed.is_local:
         raise InvalidArgumentError("buckets exist on object stores only; use mkdir", uri=uri)
-    return store_for(parsed)
+    return bucket_admin(store_for(parsed), uri)
 
 
 def create_bucket(bucket_name: str) -> None:
@@ -587,7 +559,7 @@ def _ensure_container(uri: str) -> None:
     if parsed.is_local:
         store.mkdir(parsed.key)
     else:
-        store.create_bucket()
+        bucket_admin(store, uri).create_bucket()
 
 
 def mkdir(uri: str) -> None:

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import config, runtime
+from . import config, runtime, validate
 from .buffers import BytesView, new_buffer, view_of
 from .errors import InvalidArgumentError
 
@@ -106,14 +106,6 @@ def py_default_data_gen_threads() -> int:
     """Threads a generation call uses by default: half the usable CPUs, at least 4 (the
     reference's rule, so both get the same share of a busy machine)."""
     return max(4, py_total_cpus() // 2)
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise InvalidArgumentError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _mix64_inplace(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -182,9 +174,9 @@ class DataLayout:
         algorithm: str = "random",
         seed: int | None = None,
     ) -> None:
-        self.size = _check_count("size", size, 0)
-        self.dedup = _check_count("dedup", dedup, 1)
-        self.compress = _check_count("compress", compress, 1)
+        self.size = validate.count("size", size, 0)
+        self.dedup = validate.count("dedup", dedup, 1)
+        self.compress = validate.count("compress", compress, 1)
         alg = algorithm.lower() if isinstance(algorithm, str) else algorithm
         if alg not in ALGORITHMS:
             raise InvalidArgumentError(
@@ -196,7 +188,7 @@ class DataLayout:
             assert isinstance(entropy, int)
             self.seed: int = entropy
         else:
-            self.seed = _check_count("seed", seed, 0)
+            self.seed = validate.count("seed", seed, 0)
 
     def __repr__(self) -> str:
         return (
@@ -399,7 +391,7 @@ def generate_data_with_threads(
 ) -> BytesView:
     """:func:`generate_data` on at most ``threads`` threads (``None``: the default count)."""
     if threads is not None:
-        _check_count("threads", threads, 1)
+        validate.count("threads", threads, 1)
     return view_of(make_data(DataLayout(size, dedup, compress), threads))
 
 
@@ -415,7 +407,7 @@ def generate_into_buffer(
     """
     out = _writable_u8(buffer)
     if threads is not None:
-        _check_count("threads", threads, 1)
+        validate.count("threads", threads, 1)
     fill(out, DataLayout(out.shape[0], dedup, compress), 0, threads)
     return int(out.shape[0])
 
@@ -434,7 +426,7 @@ def iter_chunks(layout: DataLayout, chunk_size: int, threads: int | None = 1) ->
     be shorter). Chunk ``k + 1`` is generated on a helper thread while the caller consumes
     chunk ``k``, so at most two chunks exist at once. Each chunk is a fresh array the caller
     may keep."""
-    step = _check_count("chunk_size", chunk_size, 1)
+    step = validate.count("chunk_size", chunk_size, 1)
 
     def make(offset: int) -> _U8:
         out = np.empty(min(step, layout.size - offset), dtype=np.uint8)
@@ -478,9 +470,9 @@ class Generator:
         algorithm: str = "random",
     ) -> None:
         self._layout = DataLayout(size, dedup, compress, algorithm, seed)
-        self._threads = None if threads is None else _check_count("threads", threads, 1)
+        self._threads = None if threads is None else validate.count("threads", threads, 1)
         self._chunk_size = (
-            32 << 20 if chunk_size is None else _check_count("chunk_size", chunk_size, 1)
+            32 << 20 if chunk_size is None else validate.count("chunk_size", chunk_size, 1)
         )
         self._position = 0
         self._lock = threading.Lock()

@@ -21,6 +21,7 @@ __all__ = [
     "DirectoryNotEmptyError",
     "ExportStillReferencedError",
     "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "InvalidPayloadError",
     "InvalidURIError",
     "IsADirectoryObjectError",
@@ -137,6 +138,10 @@ class StorageTimeoutError(NetworkError, TimeoutError):
 
 class InvalidArgumentError(S3dlioError, ValueError):
     """An argument is out of range or malformed (other than a URI)."""
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has the wrong type (a bool or float where an integer count is required)."""
 
 
 class InvalidURIError(InvalidArgumentError):

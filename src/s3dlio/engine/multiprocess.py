@@ -16,7 +16,7 @@ import multiprocessing
 import time
 from typing import Any
 
-from ..errors import InvalidArgumentError
+from .. import validate
 from ..runtime import map_bounded
 from ..uri import format_object_name, parse_uri
 
@@ -67,11 +67,9 @@ def mp_get(uri: str, procs: int, jobs: int, num: int, template: str) -> dict[str
     """Read ``num`` objects named ``uri`` + ``template`` (the first ``{}`` is the index from 0,
     a second ``{}`` is ``num``) from ``procs`` spawned processes, ``jobs`` reads in flight in
     each. Returns totals and per-worker figures (see ``api.mp_get``)."""
-    for name, value in (("procs", procs), ("jobs", jobs)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidArgumentError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(num, int) or isinstance(num, bool) or num < 0:
-        raise InvalidArgumentError(f"num must be an integer >= 0, got {num!r}")
+    procs = validate.count("procs", procs, 1)
+    jobs = validate.count("jobs", jobs, 1)
+    num = validate.count("num", num, 0)
     parse_uri(uri)  # a malformed URI fails here, not in every worker
     base = uri if uri.endswith("/") else uri + "/"
     uris = [base + format_object_name(template, i, num) for i in range(num)]

@@ -73,9 +73,12 @@ class Tracker:
         with self._lock:
             self.errors += 1
 
-    def counted(self, fn: Callable[[T], int]) -> Callable[[T], int]:
-        """``fn`` (returning a byte count) with every call counted here: one object and its
-        bytes when it returns, one error (re-raised) when it fails."""
+    def counted(
+        self, fn: Callable[[T], int], per_item: Callable[[T], int] | None = None
+    ) -> Callable[[T], int]:
+        """``fn`` (returning a byte count) with every call counted here: one object (or
+        ``per_item(item)`` objects) and its bytes when it returns, one error (re-raised) when
+        it fails."""
 
         def run(item: T) -> int:
             try:
@@ -83,7 +86,7 @@ class Tracker:
             except BaseException:
                 self.error()
                 raise
-            self.add(1, n)
+            self.add(1 if per_item is None else per_item(item), n)
             return n
 
         return run

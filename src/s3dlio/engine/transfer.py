@@ -1,10 +1,11 @@
 """Bulk operations, written once above the store protocol: get/put many, upload, download,
-delete, copy.
+copy, delete.
 
 Concurrency: each call runs at most ``max_in_flight`` store calls at once on the per-process
-pool (:mod:`s3dlio.engine.runtime`). Memory: ``get_many`` holds every result (it returns them);
-``put_many`` holds nothing beyond the caller's buffers; upload/download/copy stream each object
-in chunks of ``COPY_CHUNK`` bytes, so they hold at most ``max_in_flight x COPY_CHUNK``.
+pool, through the one bulk runner (:mod:`.bulk`). Memory: ``get_many`` holds every result (it
+returns them); ``put_many`` holds nothing beyond the caller's buffers; upload, download and
+copy stream large objects in pieces and together hold at most the
+:class:`~s3dlio.settings.TransferConfig`'s ``memory_budget`` (its docstring has the formula).
 
 Failure policy for every bulk call: the first failure stops new work; calls already running
 finish; then that failure is raised. It names the URI that failed. Objects already written or
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .. import config, validate
 from ..buffers import BytesView, as_payload
 from ..errors import (
     DirectoryNotEmptyError,
@@ -29,12 +31,14 @@ from ..errors import (
     ObjectNotFoundError,
     UnsafeKeyError,
 )
-from ..runtime import for_each_bounded, map_bounded
+from ..runtime import map_bounded
+from ..settings import TransferConfig
 from ..stores import store_for
 from ..stores.base import ObjectStore
 from ..uri import ObjectURI, parse_uri
+from .bulk import MemoryBudget, run, run_stream
 from .listing import Entry, has_glob, select
-from .progress import ProgressCallback, Tracker
+from .progress import ProgressCallback
 
 T = TypeVar("T")
 
@@ -42,6 +46,7 @@ __all__ = [
     "COPY_CHUNK",
     "DELETE_BATCH",
     "check_max_in_flight",
+    "copy",
     "copy_object",
     "delete",
     "download",
@@ -51,14 +56,12 @@ __all__ = [
     "upload",
 ]
 
-COPY_CHUNK = 8 << 20
+COPY_CHUNK = TransferConfig.copy_chunk  # the default piece of a streamed copy
 DELETE_BATCH = 1000
 
 
-def check_max_in_flight(value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidArgumentError(f"max_in_flight must be an integer >= 1, got {value!r}")
-    return value
+def check_max_in_flight(value: object) -> int:
+    return validate.count("max_in_flight", value, 1)
 
 
 def resolve(uri: str) -> tuple[ObjectStore, ObjectURI]:
@@ -89,18 +92,14 @@ def get_many(
     check_max_in_flight(max_in_flight)
     lookup = _Resolver()
     resolved = [lookup(u) for u in uris]
-    tracker = Tracker(progress, total_objects=len(uris))
     out: list[BytesView | None] = [None] * len(uris)
 
     def fetch(i: int) -> int:
         store, parsed = resolved[i]
-        out[i] = store.get(parsed.key)
-        return len(out[i])  # type: ignore[arg-type]
+        data = out[i] = store.get(parsed.key)
+        return len(data)
 
-    try:
-        map_bounded(tracker.counted(fetch), range(len(uris)), max_in_flight)
-    finally:
-        tracker.finish()
+    run(fetch, range(len(uris)), max_in_flight, progress)
     return [(u, v) for u, v in zip(uris, out, strict=True)]  # type: ignore[misc]
 
 
@@ -127,13 +126,13 @@ def put_many(
         store.put(key, view)
         return len(view)
 
-    tracker = Tracker(
-        progress, total_objects=len(prepared), total_bytes=sum(len(v) for _, _, v in prepared)
-    )
-    try:
-        map_bounded(tracker.counted(write), prepared, max_in_flight)
-    finally:
-        tracker.finish()
+    total = sum(len(v) for _, _, v in prepared)
+    run(write, prepared, max_in_flight, progress, total_bytes=total)
+
+
+def _writer_memory(store: ObjectStore, transfer: TransferConfig) -> int:
+    """What ``store``'s streaming writer may buffer (see TransferConfig)."""
+    return 0 if store.scheme in ("file", "direct", "memory") else transfer.writer_memory
 
 
 def copy_object(
@@ -143,35 +142,40 @@ def copy_object(
     dst_key: str,
     size: int | None = None,
     window: int | None = None,
+    transfer: TransferConfig | None = None,
 ) -> int:
     """Stream one object from ``src`` to ``dst``; return its size.
 
-    Objects up to ``COPY_CHUNK`` bytes are one GET and one PUT. Larger ones are read as range
-    GETs of ``COPY_CHUNK`` bytes, ``window`` (default ``S3DLIO_RANGE_CONCURRENCY``) at a time,
-    and written in order through a streaming writer: memory is bounded by
-    ``window x COPY_CHUNK`` whatever the object's size, so files larger than RAM transfer.
-    ``size`` (from a listing or ``stat``) saves one HEAD request for large objects.
+    Objects below ``transfer.copy_chunk`` bytes are one GET and one PUT. Larger ones are read
+    as range GETs of ``copy_chunk`` bytes, ``window`` (default ``range_concurrency``) at a
+    time, and written in order through a streaming writer: at most ``window x copy_chunk``
+    bytes are held (plus what the destination's writer buffers), whatever the object's size,
+    so files larger than RAM transfer. ``size`` (from a listing or ``stat``) saves one HEAD
+    request for large objects. ``transfer`` defaults to the source store's.
 
     The destination appears only when complete and of the expected size; any failure aborts
     it (a multipart upload is aborted, a local temp file removed).
     """
-    first = src.get(src_key, 0, COPY_CHUNK)
-    if len(first) < COPY_CHUNK:
+    transfer = transfer or src.settings.transfer
+    chunk = transfer.copy_chunk
+    width = max(1, window if window is not None else transfer.range_concurrency)
+    first = src.get(src_key, 0, chunk)
+    if len(first) < chunk:
         dst.put(dst_key, memoryview(first))
         return len(first)
     if size is None:
         size = src.head(src_key).size
-    width = window if window is not None else src.settings.transfer.range_concurrency
-    starts = list(range(COPY_CHUNK, size, COPY_CHUNK))
+    starts = list(range(chunk, size, chunk))
     with dst.open_writer(dst_key) as writer:  # aborted by any exception inside
         writer.write(memoryview(first))
         written = len(first)
+        del first  # from here on the window is all this object holds
         for i in range(0, len(starts), width):
             group = starts[i : i + width]
-            chunks = map_bounded(lambda at: src.get(src_key, at, COPY_CHUNK), group, width)
-            for chunk in chunks:
-                writer.write(memoryview(chunk))
-                written += len(chunk)
+            chunks = map_bounded(lambda at: src.get(src_key, at, chunk), group, width)
+            for piece in chunks:
+                writer.write(memoryview(piece))
+                written += len(piece)
             del chunks
         if written != size:
             raise LengthMismatchError(
@@ -183,6 +187,85 @@ def copy_object(
                 actual=written,
             )
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Transfer:
+    src: ObjectStore
+    src_key: str
+    dst: ObjectStore
+    dst_key: str
+    size: int | None = None
+
+
+def _run_transfers(
+    jobs: Sequence[_Transfer],
+    max_in_flight: int,
+    progress: ProgressCallback | None,
+    transfer: TransferConfig | None = None,
+) -> None:
+    """Copy every job, ``max_in_flight`` at a time, within the memory budget (see
+    :class:`~s3dlio.settings.TransferConfig`): a small object reserves its size, a large one
+    ``window x copy_chunk`` plus its writer's buffer, with ``window`` shrunk so that the large
+    objects that can run at once fit the budget together."""
+    width = check_max_in_flight(max_in_flight)
+    transfer = transfer or config.settings().transfer
+    chunk = transfer.copy_chunk
+    large = sum(1 for j in jobs if j.size is None or j.size >= chunk)
+    running = max(1, min(width, large))
+    window = max(1, min(transfer.range_concurrency, transfer.memory_budget // (running * chunk)))
+    budget = MemoryBudget(transfer.memory_budget)
+
+    def cost(j: _Transfer) -> int:
+        if j.size is not None and j.size < chunk:
+            return j.size
+        return window * chunk + _writer_memory(j.dst, transfer)
+
+    def one(j: _Transfer) -> int:
+        with budget.reserve(cost(j)):
+            return copy_object(j.src, j.src_key, j.dst, j.dst_key, j.size, window, transfer)
+
+    run(one, jobs, width, progress)
+
+
+def copy(
+    src_uri: str,
+    dst_uri: str,
+    *,
+    recursive: bool = False,
+    max_in_flight: int = 32,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Copy what ``src_uri`` selects (:mod:`.listing`) to ``dst_uri``, between any two stores;
+    return the number of objects.
+
+    One object (a key without ``recursive``) is copied to ``dst_uri`` itself, or into it when
+    ``dst_uri`` ends with ``/`` (keeping its name). A selection keeps its layout under
+    ``dst_uri`` as a prefix. Objects stream in bounded pieces within the memory budget; each
+    destination appears only when complete. Nothing selected: ``ObjectNotFoundError``, and
+    nothing is written.
+    """
+    check_max_in_flight(max_in_flight)
+    src, parsed = resolve(src_uri)
+    dst, dst_parsed = resolve(dst_uri)
+    key = parsed.key
+    if not recursive and key and not key.endswith("/") and not has_glob(key):
+        dst_key = dst_parsed.key
+        if dst_key == "" or dst_key.endswith("/"):
+            dst_key += key.rsplit("/", 1)[-1]
+        _run_transfers([_Transfer(src, key, dst, dst_key)], 1, progress)
+        return 1
+    base = dst_parsed.key
+    if base and not base.endswith("/"):
+        base += "/"
+    jobs = [
+        _Transfer(src, e.key, dst, base + e.relative, e.meta.size if e.meta else None)
+        for e in select(src, parsed, recursive=recursive, with_prefixes=False)
+    ]
+    if not jobs:
+        raise ObjectNotFoundError("no objects matched for copy", uri=src_uri, operation="copy")
+    _run_transfers(jobs, max_in_flight, progress)
+    return len(jobs)
 
 
 # -- delete ---------------------------------------------------------------------------------
@@ -207,7 +290,8 @@ def delete(
     max_in_flight: int = 16,
     progress: ProgressCallback | None = None,
 ) -> int:
-    """Delete what ``uri`` selects; return the number of objects deleted.
+    """Delete what ``uri`` selects; return the number of objects that existed and were
+    deleted (on S3, which does not tell, an exact key counts as 1 when its DELETE succeeds).
 
     Without ``recursive`` and ``pattern`` exactly one key is deleted (a glob key deletes its
     matches); deleting a missing object is not an error. A local directory without
@@ -224,38 +308,28 @@ def delete(
                 uri=uri,
                 operation="delete",
             )
-        store.delete_many([parsed.key])
-        return 1
+        return store.delete_many([parsed.key])
     dirs: set[str] = set()
-    count = 0
 
     def keys() -> Iterator[str]:
-        nonlocal count
         for entry in select(
             store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False, metadata=False
         ):
-            count += 1
             if parsed.is_local:
                 dirs.add(os.path.dirname(entry.key))
             yield entry.key
 
-    tracker = Tracker(progress)
+    gone: list[int] = []  # per batch (list.append is atomic)
 
-    def delete_batch(batch: list[str]) -> None:
-        try:
-            store.delete_many(batch)
-        except BaseException:
-            tracker.error()
-            raise
-        tracker.add(len(batch))
+    def delete_batch(batch: list[str]) -> int:
+        gone.append(store.delete_many(batch))
+        return 0  # no bytes moved
 
-    try:
-        for_each_bounded(delete_batch, _batches(keys(), DELETE_BATCH), max_in_flight)
-    finally:
-        tracker.finish()
+    # Progress counts the objects of each batch, not batches.
+    run_stream(delete_batch, _batches(keys(), DELETE_BATCH), max_in_flight, progress, per_item=len)
     if parsed.is_local and recursive:
         _prune_dirs(store, parsed, dirs)
-    return count
+    return sum(gone)
 
 
 def _prune_dirs(store: ObjectStore, parsed: ObjectURI, dirs: set[str]) -> None:
@@ -278,15 +352,6 @@ def _prune_dirs(store: ObjectStore, parsed: ObjectURI, dirs: set[str]) -> None:
 # -- upload / download ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Transfer:
-    src: ObjectStore
-    src_key: str
-    dst: ObjectStore
-    dst_key: str
-    size: int | None = None
-
-
 def _local_sources(patterns: Sequence[str]) -> list[tuple[str, str]]:
     """(path, relative destination name) for every file the patterns match."""
     out: list[tuple[str, str]] = []
@@ -305,20 +370,6 @@ def _local_sources(patterns: Sequence[str]) -> list[tuple[str, str]]:
         elif os.path.isfile(pattern):
             out.append((pattern, os.path.basename(pattern)))
     return out
-
-
-def _run_transfers(
-    jobs: list[_Transfer], max_in_flight: int, progress: ProgressCallback | None
-) -> None:
-    tracker = Tracker(progress, total_objects=len(jobs))
-
-    def one(j: _Transfer) -> int:
-        return copy_object(j.src, j.src_key, j.dst, j.dst_key, j.size)
-
-    try:
-        map_bounded(tracker.counted(one), jobs, max_in_flight)
-    finally:
-        tracker.finish()
 
 
 def upload(

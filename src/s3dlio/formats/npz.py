@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import io as s3io
 from ..buffers import BytesView, view_of
 from ..datagen import DataLayout, fill, new_buffer
 from ..errors import InvalidArgumentError
@@ -210,9 +211,7 @@ def read_npz(uri: str, array_name: str | None = None) -> npt.NDArray[Any]:
     """One array of the NPZ (or NPY) object at ``uri``, any backend: ``array_name``, or the
     first array of the archive when ``None``. A missing name raises
     :class:`~s3dlio.errors.InvalidArgumentError` listing the names present."""
-    from .. import api
-
-    data = io.BytesIO(api.get(uri).memoryview())
+    data = io.BytesIO(s3io.get(uri).memoryview())
     loaded = np.load(data, allow_pickle=False)
     if isinstance(loaded, np.ndarray):
         return loaded

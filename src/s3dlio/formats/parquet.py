@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import runtime
+from .. import io as s3io
+from .. import runtime, validate
 from ..buffers import BytesView
 from ..datagen import DataLayout, make_data
 from ..errors import InvalidArgumentError, S3dlioError, UnsupportedOperationError
+from ..io import RangeReader
 
 __all__ = [
     "PyParquetIndex",
@@ -54,12 +56,6 @@ def _arrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-def _count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 # -- generation -----------------------------------------------------------------------------
 
 
@@ -72,7 +68,7 @@ def _schema_columns(columns: Sequence[tuple[str, int]]) -> list[tuple[str, int]]
             raise InvalidArgumentError(f"columns must be (name, n) pairs, got {item!r}") from None
         if not isinstance(name, str):
             raise InvalidArgumentError(f"column name must be a str, got {name!r}")
-        out.append((name, _count(f"column {name!r} width", width, 1)))
+        out.append((name, validate.count(f"column {name!r} width", width, 1)))
     if not out:
         raise InvalidArgumentError("at least one column is needed")
     if len({n for n, _ in out}) != len(out):
@@ -108,8 +104,8 @@ def _write_parquet(
     sink: Any, columns: Sequence[tuple[str, int]], rows_per_rg: int, num_row_groups: int
 ) -> None:
     _, pq = _arrow()
-    rows = _count("rows_per_rg", rows_per_rg, 1)
-    groups = _count("num_row_groups", num_row_groups, 0)
+    rows = validate.count("rows_per_rg", rows_per_rg, 1)
+    groups = validate.count("num_row_groups", num_row_groups, 0)
     schema = _arrow_schema(columns)
     with pq.ParquetWriter(
         sink, schema, compression="NONE", use_dictionary=False, write_statistics=False
@@ -119,7 +115,7 @@ def _write_parquet(
 
 
 def _default_columns(num_cols: int) -> list[tuple[str, int]]:
-    return [(f"col{i}", 1) for i in range(_count("num_cols", num_cols, 1))]
+    return [(f"col{i}", 1) for i in range(validate.count("num_cols", num_cols, 1))]
 
 
 def generate_parquet_bytes_schema(
@@ -142,9 +138,7 @@ def generate_and_write_parquet_schema(
     uri: str, columns: Sequence[tuple[str, int]], rows_per_rg: int, num_row_groups: int
 ) -> None:
     """:func:`generate_parquet_bytes_schema`, written to ``uri`` (any backend)."""
-    from .. import api
-
-    api.put_bytes(uri, generate_parquet_bytes_schema(columns, rows_per_rg, num_row_groups))
+    s3io.put(uri, generate_parquet_bytes_schema(columns, rows_per_rg, num_row_groups))
 
 
 def generate_and_write_parquet(
@@ -180,75 +174,18 @@ def generate_and_write_parquet_schema_streaming(
     """Like :func:`generate_and_write_parquet_schema`, but each row group is uploaded as it is
     generated (multipart on object stores), so memory holds about one row group. Any backend
     (the reference's was S3-only). Nothing appears at ``uri`` unless the whole file is written."""
-    from .. import api
-
-    store, parsed = api._resolve(uri)
     cols = _schema_columns(columns)
-    writer = store.open_writer(parsed.key)
-    try:
+    with s3io.open_writer(uri) as writer:  # aborted by any exception inside
         _write_parquet(_WriterSink(writer), cols, rows_per_rg, num_row_groups)
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
 
 
 # -- range reads ------------------------------------------------------------------------------
 
 
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable file over an object, read with ``get_range``.
-
-    The last ``footer_cap`` bytes are fetched once, on open, so a Parquet footer (and small
-    files entirely) costs one request.
-    """
-
-    def __init__(self, uri: str, footer_cap: int = DEFAULT_FOOTER_CAP) -> None:
-        from .. import api
-
-        self._api = api
-        self.uri = uri
-        self.size = int(api.stat(uri)["size"])
-        tail_len = min(self.size, _count("footer_cap", footer_cap, 8))
-        self._tail_at = self.size - tail_len
-        self._tail = api.get_range(uri, self._tail_at, tail_len) if tail_len else BytesView(b"")
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read_range(self, offset: int, length: int) -> BytesView:
-        """``length`` bytes at ``offset`` (clipped at the end), from the cached tail if there."""
-        length = max(0, min(length, self.size - offset))
-        if offset >= self._tail_at:
-            start = offset - self._tail_at
-            result: BytesView = self._tail[start : start + length]
-            return result
-        return self._api.get_range(self.uri, offset, length)
-
-    def read(self, size: int = -1) -> bytes:
-        n = self.size - self._pos if size is None or size < 0 else size
-        data = self.read_range(self._pos, n)
-        self._pos += len(data)
-        return bytes(data)
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read_range(self._pos, len(view))
-        view[: len(data)] = memoryview(data)
-        self._pos += len(data)
-        return len(data)
+def RangeFile(uri: str, footer_cap: int = DEFAULT_FOOTER_CAP) -> RangeReader:
+    """A seekable file over the object at ``uri`` whose last ``footer_cap`` bytes (at least 8)
+    are fetched once, on open: a Parquet footer, and small files entirely, cost one request."""
+    return s3io.open_reader(uri, tail=validate.count("footer_cap", footer_cap, 8))
 
 
 @dataclass
@@ -373,9 +310,7 @@ def parquet_get_rg(
         if not 0 <= c < len(chunks):
             raise InvalidArgumentError(f"column index {c} out of range ({len(chunks)} columns)")
     if decode == "raw":
-        from .. import api
-
-        parts = [api.get_range(uri, *chunks[c]) for c in sorted(set(cols))]
+        parts = [s3io.get_range(uri, *chunks[c]) for c in sorted(set(cols))]
         return parts[0] if len(parts) == 1 else BytesView(b"".join(bytes(p) for p in parts))
     pa, pq = _arrow()
     table = pq.ParquetFile(RangeFile(uri, footer_cap), metadata=meta.metadata).read_row_group(
@@ -411,13 +346,13 @@ class PyParquetIndex:
         self, col_indices: Sequence[int] | None = None, footer_cap: int = DEFAULT_FOOTER_CAP
     ) -> None:
         self._col_indices = None if col_indices is None else list(col_indices)
-        self._footer_cap = _count("footer_cap", footer_cap, 8)
+        self._footer_cap = validate.count("footer_cap", footer_cap, 8)
         self._files: dict[str, _Indexed] = {}
         self._lock = threading.Lock()
 
     def ensure_indexed(self, uris: Iterable[str], epoch: int = 1, batch_size: int = 16) -> None:
         """Index every URI not indexed yet; already indexed ones cost nothing."""
-        _count("batch_size", batch_size, 1)
+        validate.count("batch_size", batch_size, 1)
         todo = [u for u in dict.fromkeys(uris) if not self.is_indexed(u)]
 
         def index(uri: str) -> None:

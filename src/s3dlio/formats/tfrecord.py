@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import google_crc32c
 
+from .. import io as s3io
 from ..buffers import BytesView, as_payload, view_of
 from ..datagen import new_buffer
 from ..errors import InvalidArgumentError
@@ -123,18 +124,14 @@ def index_tfrecord_bytes(tfrecord_bytes: object) -> str:
 
 def _read(path_or_uri: str) -> BytesView:
     if "://" in path_or_uri:
-        from .. import api
-
-        return api.get(path_or_uri)
+        return s3io.get(path_or_uri)
     with open(path_or_uri, "rb") as f:
         return BytesView(f.read())
 
 
 def _write(path_or_uri: str, data: bytes) -> None:
     if "://" in path_or_uri:
-        from .. import api
-
-        api.put_bytes(path_or_uri, data)
+        s3io.put(path_or_uri, data)
         return
     tmp = f"{path_or_uri}.tmp-{os.getpid()}"
     with open(tmp, "wb") as f:

@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
 from ..buffers import BytesView
-from ..errors import S3dlioError
+from ..errors import S3dlioError, UnsupportedOperationError
 from ..settings import Settings
 
-__all__ = ["UNKNOWN_SIZE", "ListPage", "ObjectMeta", "ObjectStore", "ObjectWriter", "WriterBase"]
+__all__ = [
+    "BucketAdmin",
+    "bucket_admin",
+    "UNKNOWN_SIZE",
+    "ListPage",
+    "ObjectMeta",
+    "ObjectStore",
+    "ObjectWriter",
+    "WriterBase",
+]
 
 UNKNOWN_SIZE = -1
 
@@ -144,6 +153,28 @@ class WriterBase:
         # Dropped without close(): never publish a partial object, never leave temp files.
         if not getattr(self, "_done", True):
             self.abort()
+
+
+@runtime_checkable
+class BucketAdmin(Protocol):
+    """Stores that can create and delete their own bucket/container (beyond the protocol)."""
+
+    def create_bucket(self) -> bool:
+        """Create it; False if it existed (and is accessible)."""
+        ...
+
+    def delete_bucket(self) -> None:
+        """Delete it when empty (``DirectoryNotEmptyError`` otherwise; nothing is deleted)."""
+        ...
+
+
+def bucket_admin(store: object, uri: str) -> BucketAdmin:
+    """``store`` as a :class:`BucketAdmin`, or ``UnsupportedOperationError`` naming it."""
+    if not isinstance(store, BucketAdmin):
+        raise UnsupportedOperationError(
+            f"{type(store).__name__} cannot create or delete buckets", uri=uri
+        )
+    return store
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
 
-from . import config, io, runtime
+from . import config, io, runtime, validate
 from .buffers import BytesView, as_payload
 from .datagen import (
     Generator,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,10 @@ import pytest
 import s3dlio
 import s3dlio.stores
 from conftest import Backend
+from s3dlio import config
 from s3dlio.engine import transfer
 from s3dlio.errors import LengthMismatchError
+from s3dlio.settings import TransferConfig
 from s3dlio.uri import parse_uri
 
 MiB = 1 << 20
@@ -101,7 +104,7 @@ def test_download_and_upload_of_a_multi_chunk_object_in_bounded_windows(
     backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Objects larger than one copy chunk stream through ordered windows of range GETs."""
-    monkeypatch.setattr(transfer, "COPY_CHUNK", 1 << 16)
+    _small_copy_chunks(monkeypatch)
     data = np.random.default_rng(3).bytes(10 * (1 << 16) + 99)  # 11 chunks, ragged tail
     src = tmp_path / "src"
     src.mkdir()
@@ -113,11 +116,17 @@ def test_download_and_upload_of_a_multi_chunk_object_in_bounded_windows(
     assert (out / "big.bin").read_bytes() == data
 
 
+def _small_copy_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every store of the default registry copies in 64 KiB pieces (for this test only)."""
+    base = config.settings()
+    small = replace(base, transfer=replace(base.transfer, copy_chunk=1 << 16))
+    monkeypatch.setattr(s3dlio.stores, "_default", s3dlio.stores.Registry(settings=small))
+
+
 def test_copy_refuses_a_source_that_is_not_the_size_it_claimed(
     backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stale size (the object changed after it was listed) fails the copy; nothing appears."""
-    monkeypatch.setattr(transfer, "COPY_CHUNK", 1 << 16)
     data = os.urandom(3 * (1 << 16))
     uri = backend.uri("src.bin")
     s3dlio.put_bytes(uri, data)
@@ -126,7 +135,14 @@ def test_copy_refuses_a_source_that_is_not_the_size_it_claimed(
     (tmp_path / "dst").mkdir()
     target = str(tmp_path / "dst" / "copy.bin")
     with pytest.raises(LengthMismatchError, match="changed during the copy"):
-        transfer.copy_object(store, parse_uri(uri).key, local, target, size=len(data) + 5)
+        transfer.copy_object(
+            store,
+            parse_uri(uri).key,
+            local,
+            target,
+            size=len(data) + 5,
+            transfer=TransferConfig(copy_chunk=1 << 16),
+        )
     assert not os.path.exists(target)
     assert os.listdir(tmp_path / "dst") == []  # no temp file left behind either
 

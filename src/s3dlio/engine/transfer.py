@@ -207,9 +207,11 @@ def _run_transfers(
     """Copy every job, ``max_in_flight`` at a time, within the memory budget (see
     :class:`~s3dlio.settings.TransferConfig`): a small object reserves its size, a large one
     ``window x copy_chunk`` plus its writer's buffer, with ``window`` shrunk so that the large
-    objects that can run at once fit the budget together."""
+    objects that can run at once fit the budget together. ``transfer`` defaults to the source
+    store's."""
     width = check_max_in_flight(max_in_flight)
-    transfer = transfer or config.settings().transfer
+    if transfer is None:  # the source stores' (one bulk call has one source)
+        transfer = jobs[0].src.settings.transfer if jobs else config.settings().transfer
     chunk = transfer.copy_chunk
     large = sum(1 for j in jobs if j.size is None or j.size >= chunk)
     running = max(1, min(width, large))
@@ -291,7 +293,8 @@ def delete(
     progress: ProgressCallback | None = None,
 ) -> int:
     """Delete what ``uri`` selects; return the number of objects that existed and were
-    deleted (on S3, which does not tell, an exact key counts as 1 when its DELETE succeeds).
+    deleted: for an exact key, whether it existed (S3 does not tell: there a successful DELETE
+    counts 1); for a selection, the objects listed (each existed when listed).
 
     Without ``recursive`` and ``pattern`` exactly one key is deleted (a glob key deletes its
     matches); deleting a missing object is not an error. A local directory without
@@ -310,26 +313,27 @@ def delete(
             )
         return store.delete_many([parsed.key])
     dirs: set[str] = set()
+    listed = 0
 
     def keys() -> Iterator[str]:
+        nonlocal listed  # pulled under the runner's lock: one thread at a time
         for entry in select(
             store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False, metadata=False
         ):
+            listed += 1
             if parsed.is_local:
                 dirs.add(os.path.dirname(entry.key))
             yield entry.key
 
-    gone: list[int] = []  # per batch (list.append is atomic)
-
     def delete_batch(batch: list[str]) -> int:
-        gone.append(store.delete_many(batch))
+        store.delete_many(batch)
         return 0  # no bytes moved
 
     # Progress counts the objects of each batch, not batches.
     run_stream(delete_batch, _batches(keys(), DELETE_BATCH), max_in_flight, progress, per_item=len)
     if parsed.is_local and recursive:
         _prune_dirs(store, parsed, dirs)
-    return sum(gone)
+    return listed
 
 
 def _prune_dirs(store: ObjectStore, parsed: ObjectURI, dirs: set[str]) -> None:

@@ -203,10 +203,11 @@ class ObjectStore(Protocol):
     * ``list`` is a key-prefix listing (``"a/b"`` matches ``a/b.bin`` and ``a/bc/x``). With
       ``recursive=False`` it is delimited on ``/`` and returns common prefixes. It streams: a
       page at a time, never the whole listing in memory.
-    * ``delete_many`` ignores keys that do not exist and returns how many of the keys existed
-      - except where the server does not say: S3 answers a DELETE of a missing key with 204,
-      so an S3 store counts every key it deleted without error. It raises on the first other
-      failure, after which some of the keys may already be gone.
+    * ``delete_many`` ignores keys that do not exist and returns how many of the keys existed:
+      exactly for one key, except on S3, which answers a DELETE of a missing key with 204 (an
+      S3 store counts every key it deleted without error); for several keys Azure and GCS
+      stores may count fewer (a batch failing on a missing key may have deleted others first).
+      It raises on the first other failure, after which some of the keys may already be gone.
     """
 
     scheme: str

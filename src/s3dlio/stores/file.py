@@ -288,7 +288,7 @@ class FileStore:
                     os.replace(tmp, key)
         except BaseException as exc:
             self._discard(fd, tmp)
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError) and not isinstance(exc, S3dlioError):
                 raise local_error(exc, self.uri(key), "put") from exc
             raise
 

@@ -419,21 +419,37 @@ class ObstoreStore:
     def list(
         self, prefix: str, recursive: bool = True, metadata: bool = True
     ) -> Iterator[ListPage]:
-        """Listings always carry sizes and times here: the store sends them anyway."""
+        """Listings always carry sizes and times here: the store sends them anyway.
+
+        object_store lists whole path segments (``"a/b"`` means the directory ``a/b/``), so a
+        prefix that does not end with ``/`` is listed as its directory, filtered to the keys
+        that start with it; a recursive one starts after the prefix minus its last character
+        (a proper prefix of every matching key), so keys before it are not fetched.
+        """
         mod, store = self._native()
         uri = self.uri(prefix)
-        path = _native_path(prefix)
+        partial = bool(prefix) and not prefix.endswith("/")
+        directory = prefix[: prefix.rfind("/") + 1] if partial else prefix
+        path = _native_path(directory)
         if recursive:
-            stream = call(
-                uri, "list", mod.list, store, path, chunk_size=LIST_PAGE, return_arrow=True
-            )
+            options: dict[str, Any] = {"chunk_size": LIST_PAGE, "return_arrow": True}
+            if partial and len(prefix) > 1:
+                options["offset"] = prefix[:-1]
+            stream = call(uri, "list", mod.list, store, path, **options)
             # The next page is requested while the caller works on this one.
             for batch in prefetch(_translated(stream, uri, "list")):
-                yield ListPage(_arrow_page(batch, metadata))
+                page = _arrow_page(batch, metadata)
+                if partial:
+                    page = [m for m in page if m.key.startswith(prefix)]
+                if page:
+                    yield ListPage(page)
         else:
             result = call(uri, "list", mod.list_with_delimiter, store, path)
             objects = [_meta(m) for m in result["objects"]]
             prefixes = [p.rstrip("/") + "/" for p in result["common_prefixes"]]
+            if partial:
+                objects = [m for m in objects if m.key.startswith(prefix)]
+                prefixes = [p for p in prefixes if p.startswith(prefix)]
             for start in range(0, len(objects), LIST_PAGE):
                 yield ListPage(objects[start : start + LIST_PAGE])
             for start in range(0, len(prefixes), LIST_PAGE):
@@ -441,7 +457,9 @@ class ObstoreStore:
 
     def delete_many(self, keys: Sequence[str]) -> int:
         """See :class:`~.base.ObjectStore`. Where the server reports a missing key (Azure,
-        GCS: 404) it is not counted; S3 reports none."""
+        GCS: 404) it is not counted; S3 reports none. A batch that fails on a missing key may
+        already have deleted others, which the key-by-key retry then finds missing: the count
+        is then a lower bound (exact for a single key)."""
         if not keys:
             return 0
         mod, store = self._native()

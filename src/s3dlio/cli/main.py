@@ -1,14 +1,16 @@
 """``s3-cli``: parse the command line, apply the global flags, run the command, and turn
 failures into one line on stderr and an exit code (see :mod:`.exits`).
 
-Global flags change the environment the library reads (``--endpoint-url`` sets
-``AWS_ENDPOINT_URL``, ``--region`` ``AWS_REGION``) before the first storage call. The CLI
-reads no ``.env`` file, as the library.
+Global flags become settings (``--endpoint-url`` the S3 endpoint, ``--region`` the region,
+over what the environment says): the CLI builds one :class:`~s3dlio.settings.Settings` value
+before the first storage call and installs it in the default store registry; it never writes
+``os.environ``. The CLI reads no ``.env`` file, as the library.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -16,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import s3dlio
 
+from .. import config, stores
 from ..errors import S3dlioError
 from . import commands, transfers
 from .exits import (
@@ -64,13 +67,14 @@ def _configure(args: argparse.Namespace) -> None:
             f"--ca-bundle {args.ca_bundle} is not available yet: the library's S3 client "
             "does not load custom CA bundles; nothing was run"
         )
-    if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-        # The library prefers AWS_ENDPOINT_URL_S3; the flag must win over it too.
-        if os.environ.get("AWS_ENDPOINT_URL_S3"):
-            os.environ["AWS_ENDPOINT_URL_S3"] = args.endpoint_url
-    if args.region:
-        os.environ["AWS_REGION"] = args.region
+    if args.endpoint_url or args.region:
+        settings = config.settings()
+        aws = dataclasses.replace(
+            settings.aws,
+            endpoint_url=args.endpoint_url or settings.aws.endpoint_url,
+            region=args.region or settings.aws.region,
+        )
+        stores.configure(settings=dataclasses.replace(settings, aws=aws))
     if args.verbose:
         s3dlio.init_logging("info" if args.verbose == 1 else "debug")
 

@@ -1,11 +1,11 @@
 """Data commands: get, put, upload, download, cp.
 
-Thin over the library: ``put``, ``upload`` and ``download`` are one call each
-(``s3dlio.put``/``upload``/``download`` with ``progress=``). ``get`` and ``cp`` between two
-URIs combine library pieces: ``s3dlio.get``/``get_range`` or the engine's streamed
-``copy_object``, run over the library's streamed selection by the engine's bounded runner
-(``for_each_bounded``), counted by its ``Tracker``. That keeps memory at most ``--jobs`` objects
-(``get_many`` would hold every object it read) and starts work before a long listing ends.
+Thin over the library: ``put``, ``upload``, ``download`` and ``cp`` are one call each
+(``s3dlio.put``/``upload``/``download``, the engine's ``copy``, with ``progress=``). ``get``
+is a read benchmark: ``s3dlio.get``/``get_range`` over the library's streamed selection,
+through the engine's bulk runner (``run_stream``). That keeps memory at most ``--jobs``
+objects (``get_many`` would hold every object it read) and starts work before a long listing
+ends.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import argparse
 import glob
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
 import s3dlio
 
-from ..engine.listing import Entry, has_glob, select
-from ..engine.progress import ProgressCallback, Tracker
-from ..engine.transfer import copy_object
-from ..runtime import for_each_bounded
-from ..stores import store_for
+from ..engine.bulk import run_stream
+from ..engine.listing import has_glob
+from ..engine.progress import ProgressCallback
+from ..engine.transfer import copy
+from ..errors import ObjectNotFoundError
 from ..uri import ObjectURI, parse_uri
 from .exits import EXIT_OK, CommandFailed, UsageError
 from .render import Console, summary_line
@@ -36,22 +36,6 @@ T = TypeVar("T")
 def _not_available(flag: str, value: object, why: str) -> None:
     if value is not None:
         raise UsageError(f"{flag} is not available yet: {why}")
-
-
-def _run_each(
-    fn: Callable[[T], int],
-    items: Iterable[T],
-    jobs: int,
-    progress: ProgressCallback,
-    total_objects: int | None = None,
-) -> int:
-    """``fn`` (returning a byte count) over ``items``, ``jobs`` at a time, pulling items lazily;
-    progress as the library's bulk calls report it. Returns the number of items."""
-    tracker = Tracker(progress, total_objects=total_objects)
-    try:
-        return for_each_bounded(tracker.counted(fn), items, jobs)
-    finally:
-        tracker.finish()
 
 
 # -- get ------------------------------------------------------------------------------------
@@ -115,7 +99,7 @@ def get(args: argparse.Namespace, console: Console) -> int:
         return len(s3dlio.get(uri))
 
     with console.progress("get") as view:
-        count = _run_each(read, uris, args.jobs, view, total)
+        count = run_stream(read, uris, args.jobs, view, total_objects=total)
     if count == 0:
         raise CommandFailed(f"get {args.uri or args.keylist}: no objects matched")
     assert view.last is not None
@@ -190,26 +174,10 @@ def _into_directory(dst: ObjectURI) -> bool:
 
 
 def _copy_single(src: ObjectURI, dst: ObjectURI, view: ProgressCallback) -> None:
-    dst_key = dst.key
-    if _into_directory(dst):
-        base = dst_key if dst_key == "" or dst_key.endswith("/") else dst_key + "/"
-        dst_key = base + src.key.rsplit("/", 1)[-1]
-    source, target = store_for(src), store_for(dst)
-    _run_each(lambda _: copy_object(source, src.key, target, dst_key), [0], 1, view, 1)
-
-
-def _copy_between_stores(
-    src: ObjectURI, dst: ObjectURI, recursive: bool, jobs: int, view: ProgressCallback
-) -> int:
-    source, target = store_for(src), store_for(dst)
-    base = dst.key if dst.key == "" or dst.key.endswith("/") else dst.key + "/"
-    entries = select(source, src, recursive=recursive, with_prefixes=False)
-
-    def copy(entry: Entry) -> int:
-        size = entry.meta.size if entry.meta is not None else None
-        return copy_object(source, entry.key, target, base + entry.relative, size)
-
-    return _run_each(copy, entries, jobs, view)
+    target = str(dst)
+    if _into_directory(dst) and not target.endswith("/"):
+        target += "/"  # a local directory: the object keeps its name inside it
+    copy(str(src), target, progress=view)
 
 
 def _upload_sources(src: ObjectURI, recursive: bool) -> list[str]:
@@ -228,7 +196,6 @@ def cp(args: argparse.Namespace, console: Console) -> int:
     src, dst = parse_uri(src_uri), parse_uri(dst_uri)  # a bad URI is a usage error, before I/O
     if args.create_bucket and not dst.is_local:
         s3dlio.create_bucket(dst_uri)
-    copied: int | None = None
     with console.progress("cp") as view:
         if _is_single(src, args.recursive):
             _copy_single(src, dst, view)
@@ -237,8 +204,10 @@ def cp(args: argparse.Namespace, console: Console) -> int:
         elif src.is_local:
             s3dlio.upload(_upload_sources(src, args.recursive), dst_uri, args.jobs, progress=view)
         else:
-            copied = _copy_between_stores(src, dst, args.recursive, args.jobs, view)
-    if copied == 0:
-        raise CommandFailed(f"cp {src_uri}: no objects matched")
+            try:
+                copy(src_uri, dst_uri, recursive=args.recursive, max_in_flight=args.jobs,
+                     progress=view)  # fmt: skip
+            except ObjectNotFoundError:
+                raise CommandFailed(f"cp {src_uri}: no objects matched") from None
     view.summary()
     return EXIT_OK

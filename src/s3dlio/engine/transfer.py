@@ -199,21 +199,26 @@ class _Transfer:
 
 
 def _run_transfers(
-    jobs: Sequence[_Transfer],
+    jobs: Sequence[_Transfer] | Iterable[_Transfer],
     max_in_flight: int,
     progress: ProgressCallback | None,
     transfer: TransferConfig | None = None,
-) -> None:
+) -> int:
     """Copy every job, ``max_in_flight`` at a time, within the memory budget (see
     :class:`~s3dlio.settings.TransferConfig`): a small object reserves its size, a large one
     ``window x copy_chunk`` plus its writer's buffer, with ``window`` shrunk so that the large
-    objects that can run at once fit the budget together. ``transfer`` defaults to the source
-    store's."""
+    objects that can run at once fit the budget together (for a lazy iterable of jobs, as if
+    all were large). ``transfer`` defaults to the first job's source store's. Returns the
+    number of jobs."""
     width = check_max_in_flight(max_in_flight)
     if transfer is None:  # the source stores' (one bulk call has one source)
-        transfer = jobs[0].src.settings.transfer if jobs else config.settings().transfer
+        first = jobs[0] if isinstance(jobs, Sequence) and jobs else None
+        transfer = first.src.settings.transfer if first else config.settings().transfer
     chunk = transfer.copy_chunk
-    large = sum(1 for j in jobs if j.size is None or j.size >= chunk)
+    if isinstance(jobs, Sequence):
+        large = sum(1 for j in jobs if j.size is None or j.size >= chunk)
+    else:
+        large = width
     running = max(1, min(width, large))
     window = max(1, min(transfer.range_concurrency, transfer.memory_budget // (running * chunk)))
     budget = MemoryBudget(transfer.memory_budget)
@@ -227,7 +232,10 @@ def _run_transfers(
         with budget.reserve(cost(j)):
             return copy_object(j.src, j.src_key, j.dst, j.dst_key, j.size, window, transfer)
 
-    run(one, jobs, width, progress)
+    if isinstance(jobs, Sequence):
+        run(one, jobs, width, progress)
+        return len(jobs)
+    return run_stream(one, jobs, width, progress)
 
 
 def copy(
@@ -243,9 +251,10 @@ def copy(
 
     One object (a key without ``recursive``) is copied to ``dst_uri`` itself, or into it when
     ``dst_uri`` ends with ``/`` (keeping its name). A selection keeps its layout under
-    ``dst_uri`` as a prefix. Objects stream in bounded pieces within the memory budget; each
-    destination appears only when complete. Nothing selected: ``ObjectNotFoundError``, and
-    nothing is written.
+    ``dst_uri`` as a prefix, copied while the listing streams (a long listing is never held
+    whole). Objects stream in bounded pieces within the memory budget; each destination
+    appears only when complete. Nothing selected: ``ObjectNotFoundError``, and nothing is
+    written.
     """
     check_max_in_flight(max_in_flight)
     src, parsed = resolve(src_uri)
@@ -260,14 +269,14 @@ def copy(
     base = dst_parsed.key
     if base and not base.endswith("/"):
         base += "/"
-    jobs = [
+    jobs = (
         _Transfer(src, e.key, dst, base + e.relative, e.meta.size if e.meta else None)
         for e in select(src, parsed, recursive=recursive, with_prefixes=False)
-    ]
-    if not jobs:
+    )
+    count = _run_transfers(jobs, max_in_flight, progress, src.settings.transfer)
+    if count == 0:
         raise ObjectNotFoundError("no objects matched for copy", uri=src_uri, operation="copy")
-    _run_transfers(jobs, max_in_flight, progress)
-    return len(jobs)
+    return count
 
 
 # -- delete ---------------------------------------------------------------------------------

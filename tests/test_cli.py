@@ -494,3 +494,23 @@ def test_progress_line_shows_objects_bytes_rate_and_eta() -> None:
     quiet = FakeTerminal()
     render.Console(quiet=True, stream=quiet).progress("put")(Progress(1, 1, 0, 1.0))
     assert quiet.getvalue() == ""
+
+
+def test_global_flags_become_settings_and_leave_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import s3dlio.stores
+    from s3dlio.cli.main import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "1")
+    monkeypatch.setattr(s3dlio.stores, "_default", s3dlio.stores.Registry())
+    before = dict(os.environ)
+    # Port 1 refuses: the command fails, but only after the flags were applied.
+    code = main(["--endpoint-url", "http://127.0.0.1:1", "--region", "eu-x-1", "stat", "s3://b/k"])
+    assert code != 0
+    assert dict(os.environ) == before
+    aws = s3dlio.stores.default_registry().settings.aws  # type: ignore[union-attr]
+    assert (aws.endpoint_url, aws.region) == ("http://127.0.0.1:1", "eu-x-1")

@@ -65,9 +65,14 @@ def ref_python(path: str | None) -> str | None:
     return None
 
 
-def implementations(ref: str | None, with_obstore: bool = True) -> dict[str, list[str]]:
-    """Worker command prefixes: ``ours``, ``ref`` (when available), ``obstore``."""
+def implementations(
+    ref: str | None, with_obstore: bool = True, baseline: str | None = None
+) -> dict[str, list[str]]:
+    """Worker command prefixes: ``ours``, ``ref`` (when available), ``obstore``, and
+    ``before`` (this project at an earlier commit, installed under the ``baseline`` Python)."""
     impls = {"ours": [sys.executable, WORKER]}
+    if baseline:
+        impls["before"] = [baseline, WORKER]
     if ref:
         impls["ref"] = [ref, WORKER]
     if with_obstore:

@@ -308,6 +308,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 repeat: a smoke run")
     ap.add_argument("--ref-python", default=REF_PYTHON_DEFAULT)
     ap.add_argument("--no-obstore", action="store_true", help="skip the raw obstore baseline")
+    ap.add_argument(
+        "--baseline-python",
+        default=None,
+        help="a Python with this project at an earlier commit installed: measured as 'before', "
+        "alternating with the others (before/after comparisons in one run)",
+    )
     ap.add_argument("--server-pid", type=int, default=None, help="S3 server PID (own server)")
     ap.add_argument("--dir", default=None, help="scratch directory for file:// (default: /tmp)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
@@ -333,7 +339,9 @@ def main() -> None:
         ap.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     wls = [w for w in all_wls if w.name in chosen]
     backends = args.backends.split(",")
-    impls = implementations(ref_python(args.ref_python), with_obstore=not args.no_obstore)
+    impls = implementations(
+        ref_python(args.ref_python), with_obstore=not args.no_obstore, baseline=args.baseline_python
+    )
 
     started = datetime.now(timezone.utc)
     t_all = time.perf_counter()

@@ -180,6 +180,21 @@ def test_list_is_retried(proxied: Proxied) -> None:
     assert [r.outcome for r in proxied.proxy.requests("GET")][:2] == ["status 503"] * 2
 
 
+def test_a_batch_delete_dropped_by_the_network_is_made_again(proxied: Proxied) -> None:
+    """A batch delete is a POST (S3 DeleteObjects, Azure Blob Batch), which obstore does not
+    resend after a dropped connection; the deletes are idempotent, so s3dlio makes them again
+    key by key. (GCS deletes key by key anyway.)"""
+    for i in range(5):
+        s3dlio.put_bytes(proxied.uri(f"batch/k{i}"), b"x")
+    proxied.proxy.clear()
+    proxied.proxy.inject(
+        Fault("reset"), times=1, method="POST" if proxied.scheme != "gs" else "DELETE"
+    )
+    s3dlio.delete(proxied.uri("batch"), recursive=True)
+    assert s3dlio.list(proxied.uri("batch/"), recursive=True) == []
+    assert [r.outcome for r in proxied.proxy.requests()].count("reset") == 1  # it did fire
+
+
 # -- when retries run out ------------------------------------------------------------------------
 
 

@@ -23,7 +23,9 @@ from ..errors import (
     DirectoryNotEmptyError,
     InvalidArgumentError,
     LengthMismatchError,
+    NetworkError,
     ObjectNotFoundError,
+    StorageTimeoutError,
     UnsupportedOperationError,
 )
 from ..runtime import PerProcess, keep_forever, map_bounded, prefetch
@@ -468,7 +470,10 @@ class ObstoreStore:
             mod.delete(store, list(keys))
         except Exception as exc:
             error = translate(exc, uri, "delete")
-            if not isinstance(error, ObjectNotFoundError):
+            # A batch is a POST, which obstore does not retry after a dropped connection; the
+            # deletes it stands for are idempotent, so they are made again key by key (each a
+            # DELETE, retried).
+            if not isinstance(error, (ObjectNotFoundError, NetworkError, StorageTimeoutError)):
                 raise error from exc
         else:
             return len(keys)

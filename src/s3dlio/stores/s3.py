@@ -64,10 +64,11 @@ class S3Store(ObstoreStore):
         }
         if s.session_token:
             options["session_token"] = s.session_token
-        if not s.sign_payload(self.endpoint):
-            options["unsigned_payload"] = True
+        # obstore also reads AWS_* from the process environment, and AWS_ENDPOINT_URL_S3 there
+        # beats a plain ``endpoint``: the settings' values are passed in the keys that win.
+        options["unsigned_payload"] = not s.sign_payload(self.endpoint)
         if self.endpoint:
-            options["endpoint"] = self.endpoint
+            options["aws_endpoint_url_s3"] = self.endpoint
         return mod._store.S3Store(
             self.bucket,
             client_options=self.settings.client.obstore_options(

@@ -325,7 +325,7 @@ def test_counts_out_of_range_raise_value_error(call: Any) -> None:
 
 def test_the_validator_accepts_numpy_integers_and_names_the_parameter() -> None:
     assert validate.count("n", np.int64(5), 1) == 5
-    with pytest.raises(InvalidArgumentError, match=r"n must be >= 1, got 0"):
+    with pytest.raises(InvalidArgumentError, match=r"n must be an integer >= 1, got 0"):
         validate.count("n", 0, 1)
     assert validate.optional_count("n", None) is None
 

@@ -27,7 +27,8 @@ def count(name: str, value: object, minimum: int = 0) -> int:
             f"{name} must be an integer, got {type(value).__name__} ({value!r})"
         ) from None
     if number < minimum:
-        raise InvalidArgumentError(f"{name} must be >= {minimum}, got {number}")
+        # The reference's wording (its max_in_flight check), for every count.
+        raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {number}")
     return number
 
 

@@ -39,7 +39,7 @@ from .datagen import (
 from .engine import multiprocess, transfer
 from .engine.bulk import run
 from .engine.generate import put_generated
-from .engine.listing import select
+from .engine.listing import Entry, select
 from .engine.progress import Progress, ProgressCallback
 from .errors import (
     InvalidArgumentError,
@@ -428,6 +428,14 @@ class ListEntry:
     etag: str | None
     is_prefix: bool = False
 
+    @classmethod
+    def of(cls, root: str, entry: Entry) -> ListEntry:
+        """The public shape of a selected :class:`~s3dlio.engine.listing.Entry` under ``root``."""
+        m = entry.meta
+        if m is None:
+            return cls(root + entry.key, None, None, None, True)
+        return cls(root + entry.key, m.size, _rfc3339(m.mtime_ns), m.etag)
+
 
 def list_stream(
     uri: str, recursive: bool = False, pattern: str | None = None
@@ -440,11 +448,7 @@ def list_stream(
     store, parsed = _resolve(uri)
     root = parsed.root
     for e in select(store, parsed, recursive=recursive, pattern=pattern):
-        if e.meta is None:
-            yield ListEntry(root + e.key, None, None, None, True)
-        else:
-            m = e.meta
-            yield ListEntry(root + e.key, m.size, _rfc3339(m.mtime_ns), m.etag)
+        yield ListEntry.of(root, e)
 
 
 def list_count(uri: str, recursive: bool = True, pattern: str | None = None) -> int:

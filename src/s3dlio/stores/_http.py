@@ -318,15 +318,7 @@ def read_into(
         declared = content_length(resp)
         # A 200 is the whole object: right only if that is what was asked for.
         if (resp.status == 200 and start != 0) or declared != length:
-            raise LengthMismatchError(
-                f"asked for bytes {start}-{start + length - 1}, the server answered "
-                f"HTTP {resp.status} with {declared if declared is not None else 'no'} "
-                "Content-Length",
-                uri=uri,
-                operation=operation,
-                expected=length,
-                actual=declared,
-            )
+            raise _range_mismatch(resp, start, length, declared, uri, operation)
         receive_exactly(resp, dst)
 
     get(url, receive, uri=uri, operation=operation, headers=ask, settings=settings)
@@ -352,15 +344,7 @@ def read_available(
             return 0
         declared = content_length(resp)
         if declared is None or (resp.status == 200 and start != 0):
-            raise LengthMismatchError(
-                f"asked for bytes {start}-{start + length - 1}, the server answered "
-                f"HTTP {resp.status} with {declared if declared is not None else 'no'} "
-                "Content-Length",
-                uri=uri,
-                operation=operation,
-                expected=length,
-                actual=declared,
-            )
+            raise _range_mismatch(resp, start, length, declared, uri, operation)
         n = min(declared, length)  # a 200 (range ignored) may be longer: read what fits
         receive_exactly(resp, dst[:n])
         return n
@@ -373,6 +357,24 @@ def read_available(
         headers=ask,
         settings=settings,
         statuses=(200, 206, 416),
+    )
+
+
+def _range_mismatch(
+    resp: http.client.HTTPResponse,
+    start: int,
+    length: int,
+    declared: int | None,
+    uri: str,
+    operation: str,
+) -> LengthMismatchError:
+    return LengthMismatchError(
+        f"asked for bytes {start}-{start + length - 1}, the server answered "
+        f"HTTP {resp.status} with {declared if declared is not None else 'no'} Content-Length",
+        uri=uri,
+        operation=operation,
+        expected=length,
+        actual=declared,
     )
 
 

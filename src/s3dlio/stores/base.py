@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
 from ..buffers import BytesView
-from ..errors import S3dlioError, UnsupportedOperationError
+from ..errors import InvalidArgumentError, S3dlioError, UnsupportedOperationError
 from ..settings import Settings
 
 __all__ = [
     "BucketAdmin",
     "bucket_admin",
+    "object_store_key",
     "UNKNOWN_SIZE",
     "ListPage",
     "ObjectMeta",
@@ -166,6 +167,23 @@ class BucketAdmin(Protocol):
     def delete_bucket(self) -> None:
         """Delete it when empty (``DirectoryNotEmptyError`` otherwise; nothing is deleted)."""
         ...
+
+
+def object_store_key(key: str, uri: str, operation: str) -> str:
+    """``key`` if an object store can address it, else ``InvalidArgumentError``.
+
+    object_store paths cannot hold empty, ``.`` or ``..`` segments: it would silently drop a
+    leading ``/`` and write a different key, so such keys are refused (on every object store,
+    ``memory://`` included, so that they all behave alike)."""
+    segments = key.split("/")
+    if "" in segments or "." in segments or ".." in segments:
+        raise InvalidArgumentError(
+            "object keys with empty, '.' or '..' path segments (a leading, trailing or "
+            "doubled '/') are not supported on object stores",
+            uri=uri,
+            operation=operation,
+        )
+    return key
 
 
 def bucket_admin(store: object, uri: str) -> BucketAdmin:

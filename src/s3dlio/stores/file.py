@@ -20,7 +20,7 @@ import errno
 import itertools
 import os
 import stat as stat_mod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .. import config
 from ..buffers import BytesView, new_buffer
@@ -56,6 +56,10 @@ _AT_SYMLINK_FOLLOW = 0x400
 _libc = ctypes.CDLL(None, use_errno=True)
 _linkat = _libc.linkat
 _linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+
+
+def _open_plain(path: str) -> int:
+    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
 
 def _link_fd(fd: int, path: str) -> bool:
@@ -314,50 +318,43 @@ class FileStore:
         self, key: str, offset: int = 0, length: int | None = None, *, size_hint: int | None = None
     ) -> BytesView:
         """See :class:`~.base.ObjectStore`; ``size_hint`` is not needed (``fstat`` is free)."""
-        try:
-            fd = self._open_read(key)
-        except OSError as exc:
-            raise local_error(exc, self.uri(key), "get", reading=True) from exc
-        try:
-            st = os.fstat(fd)
-            if stat_mod.S_ISDIR(st.st_mode):
-                raise IsADirectoryObjectError(
-                    "is a directory, not an object", uri=self.uri(key), operation="get"
-                )
-            end = st.st_size if length is None else min(st.st_size, offset + length)
+        with self._reading(key, "get", self._open_read) as (fd, size):
+            end = size if length is None else min(size, offset + length)
             if end <= offset:
                 return _EMPTY
             return self._read(fd, offset, end - offset)
-        except S3dlioError:
-            raise
-        except OSError as exc:
-            raise local_error(exc, self.uri(key), "get", reading=True) from exc
-        finally:
-            os.close(fd)
 
     def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int:
+        # The caller's buffer need not be aligned: buffered I/O (direct:// overrides this).
+        with self._reading(key, "get_into", _open_plain) as (fd, size):
+            want = max(0, min(len(buffer), size - offset))
+            if want == 0:
+                return 0
+            return pread_into(fd, buffer[:want], offset, self.settings.transfer)
+
+    @contextlib.contextmanager
+    def _reading(
+        self, key: str, operation: str, opener: Callable[[str], int]
+    ) -> Iterator[tuple[int, int]]:
+        """The open descriptor of object ``key`` and its size; OS errors translated (a
+        directory is ``IsADirectoryObjectError``), the descriptor closed afterwards."""
         try:
-            fd = self._open_read_plain(key)
+            fd = opener(key)
         except OSError as exc:
-            raise local_error(exc, self.uri(key), "get_into", reading=True) from exc
+            raise local_error(exc, self.uri(key), operation, reading=True) from exc
         try:
             st = os.fstat(fd)
             if stat_mod.S_ISDIR(st.st_mode):
                 raise IsADirectoryObjectError(
-                    "is a directory, not an object", uri=self.uri(key), operation="get_into"
+                    "is a directory, not an object", uri=self.uri(key), operation=operation
                 )
-            want = max(0, min(len(buffer), st.st_size - offset))
-            if want == 0:
-                return 0
-            return pread_into(fd, buffer[:want], offset, self.settings.transfer)
+            yield fd, st.st_size
+        except S3dlioError:
+            raise
         except OSError as exc:
-            raise local_error(exc, self.uri(key), "get_into", reading=True) from exc
+            raise local_error(exc, self.uri(key), operation, reading=True) from exc
         finally:
             os.close(fd)
-
-    def _open_read_plain(self, path: str) -> int:
-        # get_into fills the caller's buffer, which need not be aligned: always buffered I/O.
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
     def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
         tmp, fd = self._create_temp(key)

@@ -23,13 +23,12 @@ from ..buffers import BytesView
 from ..errors import (
     AlreadyExistsError,
     DirectoryNotEmptyError,
-    InvalidArgumentError,
     ObjectNotFoundError,
 )
 from ..runtime import PerProcess
 from ..settings import Settings
 from ..uri import ObjectURI
-from .base import ListPage, ObjectMeta, WriterBase
+from .base import ListPage, ObjectMeta, WriterBase, object_store_key
 
 __all__ = ["MemoryStore", "MemoryWriter"]
 
@@ -94,16 +93,7 @@ class MemoryStore:
         return _buckets.get(self.bucket) or {}
 
     def _checked(self, key: str, operation: str) -> str:
-        # The same rule as the cloud stores: object_store cannot address such keys.
-        segments = key.split("/")
-        if "" in segments or "." in segments or ".." in segments:
-            raise InvalidArgumentError(
-                "object keys with empty, '.' or '..' path segments are not supported on "
-                "object stores",
-                uri=self.uri(key),
-                operation=operation,
-            )
-        return key
+        return object_store_key(key, self.uri(key), operation)
 
     def _object(self, key: str, operation: str) -> _Object:
         obj = self._objects().get(self._checked(key, operation))

@@ -21,7 +21,6 @@ from .. import config
 from ..buffers import BytesView, new_buffer
 from ..errors import (
     DirectoryNotEmptyError,
-    InvalidArgumentError,
     LengthMismatchError,
     NetworkError,
     ObjectNotFoundError,
@@ -39,7 +38,7 @@ from ._http import (
     receive_exactly,
 )
 from ._obstore import call, native, translate
-from .base import ListPage, ObjectMeta, WriterBase
+from .base import ListPage, ObjectMeta, WriterBase, object_store_key
 
 __all__ = ["ObstoreStore", "ObstoreWriter"]
 
@@ -180,17 +179,7 @@ class ObstoreStore:
         raise NotImplementedError
 
     def _checked(self, key: str, operation: str) -> str:
-        # object_store paths cannot hold empty segments; it would silently drop a leading "/"
-        # and write a different key, so refuse such keys instead.
-        segments = key.split("/")
-        if "" in segments or "." in segments or ".." in segments:
-            raise InvalidArgumentError(
-                "object keys with empty, '.' or '..' path segments (a leading, trailing or "
-                "doubled '/') are not supported on object stores",
-                uri=self.uri(key),
-                operation=operation,
-            )
-        return key
+        return object_store_key(key, self.uri(key), operation)
 
     def _native(self) -> tuple[Any, Any]:
         """obstore's module and this store's native client, for this process."""

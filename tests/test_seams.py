@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import pickle
 import threading
 import uuid
 from collections.abc import Iterator
@@ -102,6 +103,15 @@ def test_settings_from_an_unchanged_environment_are_the_same_value(
     assert config.settings() is first and first.transfer.range_concurrency == 3
     monkeypatch.setenv("S3DLIO_RANGE_CONCURRENCY", "5")
     assert config.settings().transfer.range_concurrency == 5
+
+
+def test_settings_pickle_equal_and_hash_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-test-1")
+    settings = config.settings()
+    hash(settings)  # cached on the value: it must not travel with a pickle
+    back = pickle.loads(pickle.dumps(settings))
+    assert back == settings and hash(back) == hash(settings) and back.aws.region == "eu-test-1"
+    assert "_hash" not in pickle.loads(pickle.dumps(settings)).__dict__
 
 
 def test_settings_repr_hides_every_secret() -> None:

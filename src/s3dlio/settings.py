@@ -10,7 +10,7 @@ has the default the environment would give when nothing is set. Secrets are kept
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 __all__ = [
     "AwsSettings",
@@ -237,3 +237,20 @@ class Settings:
     retry: RetryPolicy = RetryPolicy()
     transfer: TransferConfig = TransferConfig()
     local: LocalSettings = LocalSettings()
+
+    # The registry looks a store up by its settings on every call: hash once, not per lookup
+    # (hashing the nested values each time cost ~4 us a call). The cached hash is never
+    # pickled (string hashes differ between processes).
+    def __hash__(self) -> int:
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)

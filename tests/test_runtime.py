@@ -218,3 +218,40 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops() -> None:
     settled = len(produced)
     time.sleep(0.3)
     assert len(produced) == settled <= 5  # bounded read-ahead, and the producer has stopped
+
+
+def test_map_bounded_results_are_freed_when_the_caller_drops_them_even_if_the_pool_was_busy() -> (
+    None
+):
+    """Helpers that never started stay queued (cancelled) in the pool; they must not keep the
+    results alive (a streamed copy dropped each window yet held them: GiBs in a download)."""
+    import gc
+    import threading
+    import weakref
+
+    from s3dlio import runtime
+
+    class Piece:
+        pass
+
+    pool = runtime.executor()
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def block() -> None:
+        started.release()
+        release.wait(timeout=60)
+
+    blockers = [pool.submit(block) for _ in range(pool._max_workers)]
+    try:
+        for _ in range(pool._max_workers):
+            assert started.acquire(timeout=60)  # every pool thread is busy now
+        pieces = runtime.map_bounded(lambda _: Piece(), range(8), 4)  # the caller does it all
+        refs = [weakref.ref(p) for p in pieces]
+        del pieces
+        gc.collect()
+        assert all(r() is None for r in refs)
+    finally:
+        release.set()
+        for b in blockers:
+            b.result(timeout=60)

@@ -212,8 +212,17 @@ def map_bounded(fn: Callable[[T], R], items: Sequence[T], max_in_flight: int) ->
                 batch.fail(exc)
                 return
 
-    _run_workers(work, min(max_in_flight, n), batch)
-    return results
+    try:
+        _run_workers(work, min(max_in_flight, n), batch)
+    except BaseException:
+        results.clear()
+        raise
+    # Helpers the pool never started stay queued (cancelled) until a pool thread pops them,
+    # and their closure holds ``results``: hand out a copy and empty the shared list, so the
+    # caller alone decides how long the results live (a streamed copy drops each window).
+    out = list(results)
+    results.clear()
+    return out
 
 
 def for_each_bounded(fn: Callable[[T], object], items: Iterable[T], max_in_flight: int) -> int:

@@ -176,7 +176,7 @@ def copy_object(
             for piece in chunks:
                 writer.write(memoryview(piece))
                 written += len(piece)
-            del chunks
+            del chunks, piece  # neither may hold a piece while the next window is read
         if written != size:
             raise LengthMismatchError(
                 f"copied {written} bytes but the source is {size} bytes (changed during the "

@@ -318,43 +318,51 @@ class FileStore:
         self, key: str, offset: int = 0, length: int | None = None, *, size_hint: int | None = None
     ) -> BytesView:
         """See :class:`~.base.ObjectStore`; ``size_hint`` is not needed (``fstat`` is free)."""
-        with self._reading(key, "get", self._open_read) as (fd, size):
+        fd, size = self._open_object(key, "get", self._open_read)
+        try:
             end = size if length is None else min(size, offset + length)
             if end <= offset:
                 return _EMPTY
             return self._read(fd, offset, end - offset)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get", reading=True) from exc
+        finally:
+            os.close(fd)
 
     def get_into(self, key: str, buffer: memoryview, offset: int = 0) -> int:
         # The caller's buffer need not be aligned: buffered I/O (direct:// overrides this).
-        with self._reading(key, "get_into", _open_plain) as (fd, size):
+        fd, size = self._open_object(key, "get_into", _open_plain)
+        try:
             want = max(0, min(len(buffer), size - offset))
             if want == 0:
                 return 0
             return pread_into(fd, buffer[:want], offset, self.settings.transfer)
+        except OSError as exc:
+            raise local_error(exc, self.uri(key), "get_into", reading=True) from exc
+        finally:
+            os.close(fd)
 
-    @contextlib.contextmanager
-    def _reading(
+    def _open_object(
         self, key: str, operation: str, opener: Callable[[str], int]
-    ) -> Iterator[tuple[int, int]]:
-        """The open descriptor of object ``key`` and its size; OS errors translated (a
-        directory is ``IsADirectoryObjectError``), the descriptor closed afterwards."""
+    ) -> tuple[int, int]:
+        """An open descriptor of object ``key`` (the caller closes it) and its size; OS errors
+        translated, a directory refused with ``IsADirectoryObjectError``. A plain function,
+        not a context manager: it is on the path of every small read."""
         try:
             fd = opener(key)
         except OSError as exc:
             raise local_error(exc, self.uri(key), operation, reading=True) from exc
         try:
             st = os.fstat(fd)
-            if stat_mod.S_ISDIR(st.st_mode):
-                raise IsADirectoryObjectError(
-                    "is a directory, not an object", uri=self.uri(key), operation=operation
-                )
-            yield fd, st.st_size
-        except S3dlioError:
-            raise
         except OSError as exc:
-            raise local_error(exc, self.uri(key), operation, reading=True) from exc
-        finally:
             os.close(fd)
+            raise local_error(exc, self.uri(key), operation, reading=True) from exc
+        if stat_mod.S_ISDIR(st.st_mode):
+            os.close(fd)
+            raise IsADirectoryObjectError(
+                "is a directory, not an object", uri=self.uri(key), operation=operation
+            )
+        return fd, st.st_size
 
     def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
         tmp, fd = self._create_temp(key)

@@ -150,14 +150,6 @@ __all__ = [
 _list = builtins.list
 
 
-_resolve = io.resolve
-
-
-def _non_negative(name: str, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value < 0):
-        raise InvalidArgumentError(f"{name} must be a non-negative integer, got {value!r}")
-
-
 # -- reads ----------------------------------------------------------------------------------
 
 
@@ -302,7 +294,7 @@ def put(
         chunk_size,
     )
     base = prefix if prefix.endswith("/") else prefix + "/"
-    store, parsed = _resolve(base)
+    store, parsed = io.resolve(base)
     if should_create_bucket:
         _ensure_container(base)
     put_generated(
@@ -410,7 +402,7 @@ def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _list
     Non-recursive listings include immediate sub-directories, ending in ``/``. ``pattern`` is
     a regex searched in each key relative to the listed prefix. A missing prefix gives ``[]``.
     """
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     root = parsed.root
     return [
         root + e.key
@@ -445,7 +437,7 @@ def list_stream(
     Entries arrive page by page as the store lists them; memory stays bounded however many
     objects there are. Not in the reference.
     """
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     root = parsed.root
     for e in select(store, parsed, recursive=recursive, pattern=pattern):
         yield ListEntry.of(root, e)
@@ -455,7 +447,7 @@ def list_count(uri: str, recursive: bool = True, pattern: str | None = None) -> 
     """How many objects ``uri`` selects (sub-directories are not counted), listed page by page
     without building a URI per object: memory stays bounded for any count. Not in the
     reference (its CLI's ``ls -c`` counts the same way)."""
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     entries = select(
         store, parsed, recursive=recursive, pattern=pattern, with_prefixes=False, metadata=False
     )
@@ -486,7 +478,7 @@ def list_full_uris(uri: str) -> _list[str]:
 
 def list_keys(uri: str) -> _list[str]:
     """Non-recursive listing as keys relative to ``uri`` (sub-directories keep their ``/``)."""
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     return [e.relative for e in select(store, parsed, recursive=False, metadata=False)]
 
 
@@ -559,7 +551,7 @@ def delete_bucket(bucket_name: str) -> None:
 
 def _ensure_container(uri: str) -> None:
     """``create_bucket=True`` of put/upload: the directory (local) or bucket (object store)."""
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     if parsed.is_local:
         store.mkdir(parsed.key)
     else:
@@ -569,14 +561,14 @@ def _ensure_container(uri: str) -> None:
 def mkdir(uri: str) -> None:
     """``mkdir -p`` on ``file://``/``direct://``; on object stores a no-op that only validates
     the URI. A file in the way raises ``AlreadyExistsError``."""
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     store.mkdir(parsed.key)
 
 
 def rmdir(uri: str) -> None:
     """Remove an empty local directory (``DirectoryNotEmptyError`` otherwise; missing:
     ``ObjectNotFoundError``). A no-op on object stores. Not in the reference."""
-    store, parsed = _resolve(uri)
+    store, parsed = io.resolve(uri)
     store.rmdir(parsed.key.rstrip("/") or parsed.key)
 
 
@@ -743,10 +735,7 @@ def get_into_async(uri: str, dst: object, *, expected_len: int) -> asyncio.Futur
     """Read the whole object into the writable, C-contiguous buffer ``dst``; resolves to the
     byte count. A size other than ``expected_len`` raises ``LengthMismatchError`` and leaves
     ``dst`` untouched; a missing object ``ObjectNotFoundError``. Works on every backend."""
-    view = memoryview(dst)  # type: ignore[arg-type]
-    if view.readonly or not view.c_contiguous:
-        raise InvalidArgumentError("dst must be a writable, C-contiguous buffer")
-    view = view.cast("B")
+    view = io.writable_bytes(dst, "dst")
     if view.nbytes < expected_len:
         raise InvalidArgumentError(
             f"dst holds {view.nbytes} bytes, fewer than expected_len={expected_len}"

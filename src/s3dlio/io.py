@@ -20,11 +20,15 @@ from typing import Any
 from . import validate
 from .buffers import BytesView, as_payload
 from .engine import transfer
-from .errors import InvalidArgumentError, IsADirectoryObjectError, ObjectNotFoundError
+from .errors import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    IsADirectoryObjectError,
+    ObjectNotFoundError,
+)
 from .settings import Settings
-from .stores import store_for
+from .stores import resolve
 from .stores.base import ObjectMeta, ObjectStore, ObjectWriter
-from .uri import ObjectURI, parse_uri
 
 __all__ = [
     "RangeReader",
@@ -41,12 +45,6 @@ __all__ = [
 ]
 
 _EMPTY = BytesView(b"")
-
-
-def resolve(uri: str, settings: Settings | None = None) -> tuple[ObjectStore, ObjectURI]:
-    """The store serving ``uri`` and the parsed URI (``InvalidURIError`` when malformed)."""
-    parsed = parse_uri(uri)
-    return store_for(parsed, settings), parsed
 
 
 def get(uri: str, *, size_hint: int | None = None, settings: Settings | None = None) -> BytesView:
@@ -82,16 +80,17 @@ def get_into(uri: str, buffer: Any, offset: int = 0, *, settings: Settings | Non
     return store.get_into(parsed.key, view, offset)
 
 
-def writable_bytes(buffer: Any) -> memoryview:
-    """``buffer`` as a flat, writable byte view (without copying), or ``InvalidArgumentError``."""
+def writable_bytes(buffer: Any, name: str = "buffer") -> memoryview:
+    """``buffer`` as a flat, writable byte view (without copying), or ``InvalidArgumentError``
+    naming the parameter ``name``."""
     try:
         view = memoryview(buffer)
     except TypeError:
-        raise InvalidArgumentError(
-            f"buffer must support the buffer protocol, got {type(buffer).__name__}"
+        raise InvalidArgumentTypeError(  # still a TypeError, as memoryview() raises
+            f"{name} must support the buffer protocol, got {type(buffer).__name__}"
         ) from None
     if view.readonly or not view.c_contiguous:
-        raise InvalidArgumentError("buffer must be a writable, C-contiguous buffer")
+        raise InvalidArgumentError(f"{name} must be a writable, C-contiguous buffer")
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
 

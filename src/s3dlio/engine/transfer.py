@@ -33,7 +33,7 @@ from ..errors import (
 )
 from ..runtime import map_bounded
 from ..settings import TransferConfig
-from ..stores import store_for
+from ..stores import resolve, store_for
 from ..stores.base import ObjectStore
 from ..uri import ObjectURI, parse_uri
 from .bulk import MemoryBudget, run, run_stream
@@ -62,11 +62,6 @@ DELETE_BATCH = 1000
 
 def check_max_in_flight(value: object) -> int:
     return validate.count("max_in_flight", value, 1)
-
-
-def resolve(uri: str) -> tuple[ObjectStore, ObjectURI]:
-    parsed = parse_uri(uri)
-    return store_for(parsed), parsed
 
 
 class _Resolver:

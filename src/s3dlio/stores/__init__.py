@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..settings import Settings
-from ..uri import ObjectURI
+from ..uri import ObjectURI, parse_uri
 from .base import ListPage, ObjectMeta, ObjectStore, ObjectWriter
 from .registry import Layer, Registry
 
@@ -26,6 +26,7 @@ __all__ = [
     "clear_cache",
     "configure",
     "default_registry",
+    "resolve",
     "store_for",
 ]
 
@@ -53,6 +54,12 @@ def configure(
 def store_for(uri: ObjectURI, settings: Settings | None = None) -> ObjectStore:
     """The store serving ``uri``'s bucket/container (cached per process and settings)."""
     return _default.store_for(uri, settings)
+
+
+def resolve(uri: str, settings: Settings | None = None) -> tuple[ObjectStore, ObjectURI]:
+    """The store serving ``uri`` and the parsed URI (``InvalidURIError`` when malformed)."""
+    parsed = parse_uri(uri)
+    return _default.store_for(parsed, settings), parsed
 
 
 def clear_cache() -> None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -123,3 +124,23 @@ def local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 def cloud_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Only object stores."""
     return _make(request.param, request, tmp_path)
+
+
+def in_forked_child(check: Callable[[], bool]) -> bool:
+    """Run ``check`` in an ``os.fork`` child and return what it returned there (False if it
+    raised or died). The child leaves with ``os._exit``, running no cleanup of the parent's; one
+    that hangs is killed by an alarm after 60 s, so the parent never waits unboundedly."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(60)
+        try:
+            os.write(write_end, b"ok" if check() else b"no")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        _, status = os.waitpid(pid, 0)
+        return os.read(read_end, 2) == b"ok" and status == 0
+    finally:
+        os.close(read_end)

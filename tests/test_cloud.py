@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import Backend
+from tests.conftest import Backend, in_forked_child
 
 import s3dlio
 from s3dlio.engine.transfer import copy_object
@@ -175,28 +175,20 @@ def test_a_forked_child_never_frees_the_parents_native_store(cloud_backend: Back
     store = store_for(parse_uri(uri))
     parents = store._client.peek()  # type: ignore[attr-defined]  # (module, native store)
     assert parents is not None
-    refs = sys.getrefcount(parents)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, then leave without running any cleanup
-        signal.alarm(60)  # a hung child dies (and the parent sees it) instead of hanging on
-        try:
-            # The store let go of it, and something else holds it for good.
-            holder = store._client  # type: ignore[attr-defined]
-            ok = holder._value is None and sys.getrefcount(parents) == refs
-            del parents
-            clear_cache()
-            ok = ok and s3dlio.get(uri) == b"kept"
-            os.write(write_end, b"ok" if ok else b"no")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        _, status = os.waitpid(pid, 0)
-        assert os.read(read_end, 2) == b"ok" and status == 0
-    finally:
-        os.close(read_end)
-    assert store._client.peek() is parents  # type: ignore[attr-defined]  # the parent's is untouched
+    box = [parents]  # the test's only other reference, dropped in the child
+    del parents
+    refs = sys.getrefcount(box[0])
+
+    def in_child() -> bool:
+        # The store let go of it, and something else holds it for good.
+        holder = store._client  # type: ignore[attr-defined]
+        ok = holder._value is None and sys.getrefcount(box[0]) == refs
+        box.clear()
+        clear_cache()
+        return ok and s3dlio.get(uri) == b"kept"
+
+    assert in_forked_child(in_child)
+    assert store._client.peek() is box[0]  # type: ignore[attr-defined]  # the parent's is untouched
 
 
 class _Objects:

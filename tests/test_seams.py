@@ -18,7 +18,7 @@ import pytest
 
 import s3dlio
 import s3dlio.stores
-from conftest import Backend
+from conftest import Backend, in_forked_child
 from s3dlio import config, io, runtime, validate
 from s3dlio.engine import bulk, transfer
 from s3dlio.errors import (
@@ -55,22 +55,13 @@ def test_per_process_value_is_made_once_and_again_in_a_forked_child() -> None:
     assert holder.peek() is None  # nothing is made until asked for
     parents = holder.get()
     assert holder.get() is parents and made == [os.getpid()]
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ok = holder.peek() is None and seen_by_on_fork == [parents]
-            child = holder.get()
-            ok = ok and child is not parents and holder.get() is child
-            os.write(write_end, b"ok" if ok else b"no")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        _, status = os.waitpid(pid, 0)
-        assert os.read(read_end, 2) == b"ok" and status == 0
-    finally:
-        os.close(read_end)
+
+    def in_child() -> bool:
+        fresh = holder.peek() is None and seen_by_on_fork == [parents]
+        child = holder.get()
+        return fresh and child is not parents and holder.get() is child
+
+    assert in_forked_child(in_child)
     assert holder.get() is parents and seen_by_on_fork == []  # the parent's is untouched
 
 
